@@ -1,0 +1,80 @@
+// Package infra is the Pulumi program of the experts platform: the GitHub
+// OIDC deploy identity, the network, ECR, ECS services and their migration
+// task, and the S3 + CloudFront site, each a component in its own file,
+// with the policy rules that keep it safe.
+package infra
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Program is the Pulumi program (main.go runs it with pulumi.Run): it
+// declares the stack's resources and exports its outputs.
+func Program(ctx *pulumi.Context) error {
+	outputs, err := Build(ctx)
+	if err != nil {
+		return err
+	}
+	keys := make([]string, 0, len(outputs))
+	for k := range outputs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		ctx.Export(k, outputs[k])
+	}
+	return nil
+}
+
+// Build declares every resource of the stack and returns the stack outputs.
+// The offline preview calls it directly to see the outputs.
+func Build(ctx *pulumi.Context) (pulumi.Map, error) {
+	cfg, err := LoadConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkAccount(ctx, cfg); err != nil {
+		return nil, err
+	}
+	outputs := pulumi.Map{
+		"environment": pulumi.String(cfg.Environment),
+		"accountId":   pulumi.String(cfg.AccountID),
+		"region":      pulumi.String(cfg.Region),
+		"release":     releaseOutput(cfg),
+	}
+	return outputs, nil
+}
+
+// checkAccount refuses to run against any account but the stack's: a
+// misconfigured credential must not deploy dev into prod or the reverse.
+func checkAccount(ctx *pulumi.Context, cfg *Config) error {
+	caller, err := aws.GetCallerIdentity(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("read caller identity: %w", err)
+	}
+	if caller.AccountId != cfg.AccountID {
+		return fmt.Errorf("credentials are for account %s (%s) but stack %s deploys to %s (%s): assume this stack's role",
+			caller.AccountId, caller.Arn, cfg.Stack, cfg.AccountID, KeyAccountID)
+	}
+	return nil
+}
+
+// releaseOutput is the release ledger entry of the stack: what each service
+// runs, as configured for this update.
+func releaseOutput(cfg *Config) pulumi.Map {
+	out := pulumi.Map{}
+	for _, name := range Services {
+		r := cfg.Release[name]
+		out[name] = pulumi.Map{
+			"version":     pulumi.String(r.Version),
+			"gitSha":      pulumi.String(r.GitSha),
+			"ref":         pulumi.String(r.Ref),
+			"imageDigest": pulumi.String(r.ImageDigest),
+		}
+	}
+	return out
+}
