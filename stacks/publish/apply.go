@@ -1,0 +1,251 @@
+package publish
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
+	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"golang.org/x/sync/errgroup"
+)
+
+// deleteBatch is the most keys one DeleteObjects call takes.
+const deleteBatch = 1000
+
+// Apply carries out plan: uploads phase by phase, records the release once
+// its HTML is live, invalidates and waits, then deletes what retention
+// released. It stops at the first failure; the Result says how far it got.
+func (p *Publisher) Apply(ctx context.Context, plan *Plan) (*Result, error) {
+	start := time.Now()
+	res := &Result{
+		Release:        plan.Release,
+		Bucket:         plan.Bucket,
+		DistributionID: plan.DistributionID,
+		Unchanged:      plan.Unchanged,
+		Uploaded:       []string{},
+		NotUploaded:    []string{},
+		Skipped:        len(plan.Skips),
+		Deleted:        []string{},
+		Invalidated:    []string{},
+		KeptReleases:   plan.KeptReleases,
+	}
+	defer func() { res.Seconds = time.Since(start).Seconds() }()
+	log := p.log()
+	for _, w := range plan.Warnings {
+		log.Warn(w)
+	}
+
+	etags, err := p.upload(ctx, plan, res)
+	if err != nil {
+		return res, err
+	}
+
+	m := plan.manifest
+	if plan.writeManifest {
+		for i := range m.Files {
+			if etag, ok := etags[m.Files[i].Key]; ok {
+				m.Files[i].ETag = etag
+			}
+		}
+		if err := writeManifest(ctx, p.S3, p.Bucket, m); err != nil {
+			return res, fmt.Errorf("the new release is live but was not recorded (publish again): %w", err)
+		}
+		log.Info("release live", "release", m.ID, "manifest", m.Key())
+	}
+
+	if len(plan.Invalidate) > 0 {
+		if p.CloudFront == nil || p.DistributionID == "" {
+			log.Warn("no distribution: invalidation skipped", "paths", len(plan.Invalidate))
+		} else {
+			id, err := p.invalidate(ctx, plan.Invalidate)
+			res.InvalidationID = id
+			if err != nil {
+				return res, fmt.Errorf("release %s is live; %w", m.ID, err)
+			}
+			res.Invalidated = plan.Invalidate
+			done := p.now().UTC()
+			m.InvalidationID, m.InvalidatedAt = id, &done
+			if err := writeManifest(ctx, p.S3, p.Bucket, m); err != nil {
+				return res, fmt.Errorf("release %s is live and invalidated, but its manifest was not updated (publish again): %w", m.ID, err)
+			}
+		}
+	}
+
+	if err := p.deleteKeys(ctx, plan.Deletes, res); err != nil {
+		return res, fmt.Errorf("release %s is live; removing old files: %w", m.ID, err)
+	}
+	return res, nil
+}
+
+// upload runs the phases in order, each with bounded concurrency, and
+// returns the ETag of every file uploaded.
+func (p *Publisher) upload(ctx context.Context, plan *Plan, res *Result) (map[string]string, error) {
+	log := p.log()
+	etags := make(map[string]string, len(plan.Uploads))
+	var mu sync.Mutex
+	total := len(plan.Uploads)
+	for phase := PhaseAssets; phase <= PhaseHTML; phase++ {
+		var batch []File
+		for _, f := range plan.Uploads {
+			if f.Phase == phase {
+				batch = append(batch, f)
+			}
+		}
+		if len(batch) == 0 {
+			continue
+		}
+		log.Info("uploading", "phase", phase.String(), "files", len(batch))
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(p.concurrency())
+		for _, f := range batch {
+			g.Go(func() error {
+				if err := gctx.Err(); err != nil {
+					return err
+				}
+				etag, err := p.put(gctx, f)
+				if err != nil {
+					return fmt.Errorf("upload %s: %w", f.Key, classify(err, p.Bucket))
+				}
+				mu.Lock()
+				etags[f.Key] = etag
+				res.Uploaded = append(res.Uploaded, f.Key)
+				res.UploadedBytes += f.Size
+				done := len(res.Uploaded)
+				mu.Unlock()
+				log.Info("uploaded", "key", f.Key, "bytes", f.Size, "cache", f.CacheControl, "done", done, "of", total)
+				return nil
+			})
+		}
+		if err := g.Wait(); err != nil {
+			sort.Strings(res.Uploaded)
+			for _, f := range plan.Uploads {
+				if _, ok := etags[f.Key]; !ok {
+					res.NotUploaded = append(res.NotUploaded, f.Key)
+				}
+			}
+			return nil, &UploadError{Phase: phase, Uploaded: res.Uploaded, NotUploaded: res.NotUploaded, Err: err}
+		}
+	}
+	sort.Strings(res.Uploaded)
+	return etags, nil
+}
+
+func (p *Publisher) put(ctx context.Context, f File) (string, error) {
+	body, err := os.Open(f.path)
+	if err != nil {
+		return "", fmt.Errorf("open: %w", err)
+	}
+	defer body.Close()
+	sum, err := hex.DecodeString(f.MD5)
+	if err != nil {
+		return "", fmt.Errorf("md5 %q: %w", f.MD5, err)
+	}
+	out, err := p.S3.PutObject(ctx, &s3.PutObjectInput{
+		Bucket:        aws.String(p.Bucket),
+		Key:           aws.String(f.Key),
+		Body:          body,
+		ContentLength: aws.Int64(f.Size),
+		ContentMD5:    aws.String(base64.StdEncoding.EncodeToString(sum)),
+		ContentType:   aws.String(f.ContentType),
+		CacheControl:  aws.String(f.CacheControl),
+	})
+	if err != nil {
+		return "", err
+	}
+	return aws.ToString(out.ETag), nil
+}
+
+// invalidate creates an invalidation of paths and waits for it with the
+// SDK's InvalidationCompleted waiter.
+func (p *Publisher) invalidate(ctx context.Context, paths []string) (string, error) {
+	log := p.log()
+	out, err := p.CloudFront.CreateInvalidation(ctx, &cloudfront.CreateInvalidationInput{
+		DistributionId: aws.String(p.DistributionID),
+		InvalidationBatch: &cftypes.InvalidationBatch{
+			CallerReference: aws.String(fmt.Sprintf("deployctl-%s-%d", p.Bucket, p.now().UnixNano())),
+			Paths:           &cftypes.Paths{Quantity: aws.Int32(int32(len(paths))), Items: paths}, //nolint:gosec // at most maxInvalidationPaths
+		},
+	})
+	if err != nil {
+		return "", fmt.Errorf("create invalidation on distribution %s: %w", p.DistributionID, err)
+	}
+	if out.Invalidation == nil || out.Invalidation.Id == nil {
+		return "", fmt.Errorf("create invalidation on distribution %s: no invalidation id in the answer", p.DistributionID)
+	}
+	id := aws.ToString(out.Invalidation.Id)
+	log.Info("invalidating", "distribution", p.DistributionID, "invalidation", id, "paths", len(paths))
+
+	timeout := p.WaitTimeout
+	if timeout <= 0 {
+		timeout = 15 * time.Minute
+		if deadline, ok := ctx.Deadline(); ok {
+			timeout = time.Until(deadline)
+		}
+	}
+	if timeout <= 0 {
+		return id, fmt.Errorf("wait for invalidation %s: %w", id, context.DeadlineExceeded)
+	}
+	waiter := cloudfront.NewInvalidationCompletedWaiter(p.CloudFront, func(o *cloudfront.InvalidationCompletedWaiterOptions) {
+		o.MinDelay = orDefault(p.WaitMinDelay, DefaultWaitMinDelay)
+		o.MaxDelay = max(orDefault(p.WaitMaxDelay, DefaultWaitMaxDelay), o.MinDelay)
+	})
+	err = waiter.Wait(ctx, &cloudfront.GetInvalidationInput{DistributionId: aws.String(p.DistributionID), Id: aws.String(id)}, timeout)
+	if err != nil {
+		if ctx.Err() != nil {
+			err = fmt.Errorf("%w (%w)", ctx.Err(), err)
+		}
+		return id, fmt.Errorf("wait for invalidation %s on distribution %s: %w", id, p.DistributionID, err)
+	}
+	log.Info("invalidation completed", "invalidation", id)
+	return id, nil
+}
+
+func (p *Publisher) deleteKeys(ctx context.Context, keys []string, res *Result) error {
+	log := p.log()
+	for start := 0; start < len(keys); start += deleteBatch {
+		batch := keys[start:min(start+deleteBatch, len(keys))]
+		ids := make([]s3types.ObjectIdentifier, len(batch))
+		for i, k := range batch {
+			ids[i] = s3types.ObjectIdentifier{Key: aws.String(k)}
+		}
+		out, err := p.S3.DeleteObjects(ctx, &s3.DeleteObjectsInput{
+			Bucket: aws.String(p.Bucket),
+			Delete: &s3types.Delete{Objects: ids, Quiet: aws.Bool(true)},
+		})
+		if err != nil {
+			return fmt.Errorf("delete %d old file(s): %w", len(batch), classify(err, p.Bucket))
+		}
+		failed := map[string]bool{}
+		for _, e := range out.Errors {
+			failed[aws.ToString(e.Key)] = true
+		}
+		for _, k := range batch {
+			if !failed[k] {
+				res.Deleted = append(res.Deleted, k)
+			}
+		}
+		if len(out.Errors) > 0 {
+			e := out.Errors[0]
+			return fmt.Errorf("delete %d of %d old file(s) failed, first %s: %s %s",
+				len(out.Errors), len(batch), aws.ToString(e.Key), aws.ToString(e.Code), aws.ToString(e.Message))
+		}
+		log.Info("deleted old files", "files", len(batch))
+	}
+	return nil
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
