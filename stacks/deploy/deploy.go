@@ -200,8 +200,8 @@ func awsError(op string, err error) error {
 var errDeadline = errors.New("deadline passed")
 
 // poll calls check at once and then on every tick until check reports done
-// or fails, the context ends (its error is returned as is) or the deadline
-// passes (errDeadline).
+// or fails, the context ends (its error is returned as is, also when a call
+// failed because of it) or the deadline passes (errDeadline).
 func (o *Operator) poll(ctx context.Context, deadline time.Time, check func(context.Context) (bool, error)) error {
 	ticker := time.NewTicker(o.pollInterval())
 	defer ticker.Stop()
@@ -210,8 +210,14 @@ func (o *Operator) poll(ctx context.Context, deadline time.Time, check func(cont
 			return err
 		}
 		done, err := check(ctx)
-		if err != nil || done {
+		if err != nil {
+			if ctxErr := ctx.Err(); ctxErr != nil {
+				return ctxErr // the call failed because the context ended
+			}
 			return err
+		}
+		if done {
+			return nil
 		}
 		if !o.now().Before(deadline) {
 			return errDeadline
