@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -452,6 +453,46 @@ func TestRunMigrationFailsBeforeStartingAnything(t *testing.T) {
 			}
 			if n := len(fakeECS.Calls("DescribeTasks")); n != 0 {
 				t.Errorf("DescribeTasks called %d times, want 0", n)
+			}
+		})
+	}
+}
+
+func TestMigrationResultRendering(t *testing.T) {
+	r := &deploy.MigrationResult{
+		Reason:         "container migrate exited with code 1 (stop code EssentialContainerExited: Essential container in task exited)",
+		Cluster:        cluster,
+		TaskArn:        taskArn(migrationID),
+		TaskID:         migrationID,
+		TaskDefinition: migrateTD,
+		Container:      "migrate",
+		LastStatus:     "STOPPED",
+		ExitCode:       exit(1),
+		StopCode:       "EssentialContainerExited",
+		StoppedReason:  "Essential container in task exited",
+		CreatedAt:      at(0),
+		StoppedAt:      at(2),
+		Log:            &deploy.LogStream{Group: logGroup, Stream: migrationStream},
+		LogFile:        ".artifacts/migration-" + migrationID + ".log",
+		LogLines:       120,
+		LogTail:        []string{"2026-03-04T10:01:59.000Z sqlalchemy.exc.ProgrammingError: relation \"experts\" | already exists", "2026-03-04T10:02:00.000Z ```"},
+	}
+	tests := []struct {
+		name   string
+		render func() string
+		golden string
+	}{
+		{name: "summary says the outcome, the reason and the log tail", render: r.Summary, golden: "migration-failed.golden.txt"},
+		{name: "markdown puts the same in a table and a collapsed log", render: r.Markdown, golden: "migration-failed.golden.md"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := tc.render()
+			if *update {
+				writeGolden(t, tc.golden, got)
+			}
+			if diff := cmp.Diff(readFile(t, filepath.Join("testdata", tc.golden)), got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
 			}
 		})
 	}
