@@ -76,12 +76,18 @@ const (
 	stopTimeout = 30 * time.Second
 )
 
+// Clients are the AWS clients an Operator calls. TargetHealth may be nil
+// when no target group is read.
+type Clients struct {
+	ECS          ECSAPI
+	Logs         LogsAPI
+	TargetHealth TargetHealthAPI
+}
+
 // Operator runs migrations, verifies deployments and collects failure
 // bundles. The zero values of the optional fields are usable defaults.
 type Operator struct {
-	ECS          ECSAPI
-	Logs         LogsAPI
-	TargetHealth TargetHealthAPI // may be nil when no target group is read
+	Clients
 
 	// Logger receives progress: state changes, service events and
 	// heartbeat lines. Nil discards them.
@@ -89,8 +95,8 @@ type Operator struct {
 	// ArtifactsDir receives migration logs and failure bundles. Empty
 	// writes no files.
 	ArtifactsDir string
-	// StepSummary is a file that markdown summaries are appended to (the
-	// runner's $GITHUB_STEP_SUMMARY). Empty appends nothing.
+	// StepSummary is a file that failure bundles are appended to as
+	// markdown (the runner's $GITHUB_STEP_SUMMARY). Empty appends nothing.
 	StepSummary string
 	// PollInterval is the time between two polls while waiting.
 	PollInterval time.Duration
@@ -102,19 +108,17 @@ type Operator struct {
 	Clock func() time.Time
 }
 
-// Clients are the AWS clients an Operator needs.
-type Clients struct {
-	ECS          *ecs.Client
-	Logs         *cloudwatchlogs.Client
-	TargetHealth *elbv2.Client
-}
-
 // LoadClients builds the AWS clients from the default configuration chain
 // (environment, shared config, web identity), so the SDK's standard endpoint
-// settings (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>) apply. Throttling
-// and transient errors are retried with capped exponential backoff.
-func LoadClients(ctx context.Context) (Clients, error) {
-	cfg, err := config.LoadDefaultConfig(ctx, config.WithRetryer(newRetryer))
+// settings (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>) apply. A non-empty
+// region overrides the configured one. Throttling and transient errors are
+// retried with capped exponential backoff.
+func LoadClients(ctx context.Context, region string) (Clients, error) {
+	opts := []func(*config.LoadOptions) error{config.WithRetryer(newRetryer)}
+	if region != "" {
+		opts = append(opts, config.WithRegion(region))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return Clients{}, fmt.Errorf("load AWS configuration: %w", err)
 	}

@@ -175,8 +175,7 @@ func (r *logRecorder) messages(t *testing.T) []string {
 // and writes a heartbeat line every second poll.
 func operator(e *deploytest.ECS, l *deploytest.Logs, clock *deploytest.Clock, log *logRecorder) *deploy.Operator {
 	return &deploy.Operator{
-		ECS:          e,
-		Logs:         l,
+		Clients:      deploy.Clients{ECS: e, Logs: l},
 		Logger:       log.logger(),
 		PollInterval: time.Millisecond,
 		Heartbeat:    2 * time.Millisecond,
