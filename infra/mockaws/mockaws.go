@@ -291,6 +291,15 @@ func (m *Mocks) compute(typ, name string, in resource.PropertyMap) (string, map[
 			"hostedZoneId": "Z2FDTNDATAQYW2",
 			"status":       "Deployed",
 		}
+	case "aws:cloudfront/function:Function":
+		// CloudFront functions are global: their ARN has no region, and
+		// their id is their name.
+		return physical, map[string]any{
+			"arn":           fmt.Sprintf("arn:aws:cloudfront::%s:function/%s", acct, physical),
+			"etag":          "E" + strings.ToUpper(hash(13, typ, name)),
+			"liveStageEtag": "E" + strings.ToUpper(hash(13, "live", typ, name)),
+			"status":        "UNASSOCIATED",
+		}
 	case "docker:index/image:Image":
 		image := str(in, "imageName")
 		repo := image
