@@ -464,7 +464,7 @@ func (d *decoder) optionalObject(key string, out any) {
 func describeJSONError(err error) string {
 	var typeErr *json.UnmarshalTypeError
 	if errors.As(err, &typeErr) {
-		return fmt.Sprintf("field %q must be a %s, not a %s", typeErr.Field, typeErr.Type, typeErr.Value)
+		return fmt.Sprintf("field %q holds a %s, want %s", typeErr.Field, typeErr.Value, typeErr.Type)
 	}
 	return strings.TrimPrefix(err.Error(), "json: ")
 }
@@ -685,11 +685,11 @@ func validateServices(d *decoder, c *Config) {
 		} else if c.IsProd() && s.MinHealthyPercent < 100 {
 			d.fail(key+".minHealthyPercent", strconv.Itoa(s.MinHealthyPercent), "prod rollouts must keep full capacity", "set 100")
 		}
-		if s.MaxPercent < 100 || s.MaxPercent > 200 {
-			d.fail(key+".maxPercent", strconv.Itoa(s.MaxPercent), "must be 100 to 200", "use 200")
-		} else if s.MinHealthyPercent > s.MaxPercent {
+		if s.MinHealthyPercent > s.MaxPercent {
 			d.fail(key+".minHealthyPercent", strconv.Itoa(s.MinHealthyPercent),
 				fmt.Sprintf("greater than maxPercent %d", s.MaxPercent), "lower minHealthyPercent or raise maxPercent")
+		} else if s.MaxPercent < 100 || s.MaxPercent > 200 {
+			d.fail(key+".maxPercent", strconv.Itoa(s.MaxPercent), "must be 100 to 200", "use 200")
 		} else if s.MinHealthyPercent == 100 && s.MaxPercent == 100 {
 			d.fail(key+".maxPercent", "100", "with minHealthyPercent 100 a rolling update can never start a new task",
 				"raise maxPercent to 200")
