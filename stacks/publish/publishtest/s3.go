@@ -77,18 +77,24 @@ type Object struct {
 	LastModified time.Time
 }
 
-// Clock is the server's time source; it only moves when told to, so tests
-// can order uploads in time without sleeping.
+// Clock is the server's time source. A fixed clock only moves when told
+// to, so tests can order writes in time without sleeping; a live clock
+// follows the real time (plus what it was advanced by).
 type Clock struct {
-	mu  sync.Mutex
-	now time.Time
+	mu     sync.Mutex
+	live   bool
+	base   time.Time
+	offset time.Duration
 }
 
 // Now implements gofakes3.TimeSource.
 func (c *Clock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.now
+	if c.live {
+		return time.Now().UTC().Add(c.offset)
+	}
+	return c.base.Add(c.offset)
 }
 
 // Since implements gofakes3.TimeSource.
@@ -98,7 +104,7 @@ func (c *Clock) Since(t time.Time) time.Duration { return c.Now().Sub(t) }
 func (c *Clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+	c.offset += d
 }
 
 // S3 is a local S3 server (path-style addressing).
@@ -116,13 +122,10 @@ type S3 struct {
 	headers  map[string]http.Header // "bucket/key" → Cache-Control as last written
 }
 
-// NewS3 starts a server holding the given (empty) buckets. Its clock starts
-// at start, or at the current time when start is zero. Close it when done.
+// NewS3 starts a server holding the given (empty) buckets. Its clock is
+// fixed at start, or live when start is zero. Close it when done.
 func NewS3(start time.Time, buckets ...string) (*S3, error) {
-	if start.IsZero() {
-		start = time.Now()
-	}
-	clock := &Clock{now: start.UTC()}
+	clock := &Clock{live: start.IsZero(), base: start.UTC()}
 	backend := s3mem.New(s3mem.WithTimeSource(clock))
 	for _, b := range buckets {
 		if err := backend.CreateBucket(b); err != nil {
