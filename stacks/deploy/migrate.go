@@ -269,22 +269,27 @@ func (o *Operator) abandon(ctx context.Context, spec MigrationSpec, td *ecstypes
 	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopTimeout)
 	defer cancel()
 
-	var err error
-	if errors.Is(waitErr, errDeadline) {
-		res.TimedOut = true
-		err = fmt.Errorf("%w: %w: task %s did not stop within %s (last status %s); it was asked to stop",
-			ErrMigrationFailed, ErrTimeout, res.TaskID, spec.Timeout, orNone(res.LastStatus))
-	} else {
-		err = fmt.Errorf("wait for migration task %s: %w; it was asked to stop", res.TaskID, waitErr)
-	}
-	res.Reason = err.Error()
-	res.StopRequested = true
 	log.Warn("stopping migration task", "status", res.LastStatus, "reason", waitErr.Error())
-	if _, stopErr := o.ECS.StopTask(stopCtx, &ecs.StopTaskInput{
+	res.StopRequested = true
+	_, stopErr := o.ECS.StopTask(stopCtx, &ecs.StopTaskInput{
 		Cluster: aws.String(spec.Cluster),
 		Task:    aws.String(res.TaskArn),
 		Reason:  aws.String(truncate("deployctl: the migration wait ended: "+waitErr.Error(), 255)),
-	}); stopErr != nil {
+	})
+	stopped := "it was asked to stop"
+	if stopErr != nil {
+		stopped = fmt.Sprintf("stopping it failed: stop it by hand (aws ecs stop-task --cluster %s --task %s)", spec.Cluster, res.TaskArn)
+	}
+	var err error
+	if errors.Is(waitErr, errDeadline) {
+		res.TimedOut = true
+		err = fmt.Errorf("%w: %w: task %s did not stop within %s (last status %s); %s",
+			ErrMigrationFailed, ErrTimeout, res.TaskID, spec.Timeout, orNone(res.LastStatus), stopped)
+	} else {
+		err = fmt.Errorf("wait for migration task %s: %w; %s", res.TaskID, waitErr, stopped)
+	}
+	res.Reason = err.Error()
+	if stopErr != nil {
 		err = errors.Join(err, awsError("stop migration task "+res.TaskID, stopErr))
 	}
 	o.readMigrationLog(stopCtx, spec, td, res)

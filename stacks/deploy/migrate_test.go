@@ -210,7 +210,8 @@ func TestRunMigration(t *testing.T) {
 				Reason: "wait for migration task " + migrationID + ": describe migration task " + migrationID +
 					": AWS credentials expired (ExpiredTokenException): the role session ended before the command did; " +
 					"check the role's session duration (role-duration-seconds of configure-aws-credentials, " +
-					"at most the role's MaxSessionDuration) against the command's deadline; it was asked to stop",
+					"at most the role's MaxSessionDuration) against the command's deadline; stopping it failed: stop it by hand " +
+					"(aws ecs stop-task --cluster " + cluster + " --task " + taskArn(migrationID) + ")",
 				LastStatus: "RUNNING", StopRequested: true,
 			},
 			stops: 1,
