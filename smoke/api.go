@@ -66,7 +66,7 @@ func (o OpenAPICheck) attempt(ctx context.Context, c *client) (string, error) {
 	if raw, ok := doc["paths"]; !ok || json.Unmarshal(raw, &paths) != nil || paths == nil {
 		return "", definitivef(`%s: the document has no "paths" object (top-level keys: %s)`, resp.req, keysOf(doc))
 	}
-	return fmt.Sprintf("openapi %s, %d paths", version, len(paths)), nil
+	return fmt.Sprintf("openapi %s, %s", version, plural(len(paths), "path")), nil
 }
 
 // AuthRequiredCheck requires GET URL (an endpoint that needs

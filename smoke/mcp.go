@@ -74,7 +74,7 @@ func (m MCPToolsCheck) attempt(ctx context.Context, c *client) (string, error) {
 	if server == "" {
 		server = "server"
 	}
-	return fmt.Sprintf("%s, protocol %s, %d tools: %s", server, s.protocol, len(names), strings.Join(names, ", ")), nil
+	return fmt.Sprintf("%s, protocol %s, %s: %s", server, s.protocol, plural(len(names), "tool"), strings.Join(names, ", ")), nil
 }
 
 // mcpSession is one MCP session over Streamable HTTP.

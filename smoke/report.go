@@ -84,6 +84,11 @@ func (r *Report) WriteText(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("write smoke summary: %w", err)
 	}
+	table := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	b.Reset()
+	for _, line := range table {
+		b.WriteString(strings.TrimRight(line, " ") + "\n")
+	}
 	failed := r.Failed()
 	if len(failed) > 0 {
 		b.WriteString("\n")
@@ -196,7 +201,7 @@ func (r *Report) WriteJUnit(w io.Writer) error {
 				kind = "definitive"
 			}
 			text := errorText(res.Err)
-			message, _, _ := strings.Cut(text, "\n")
+			message := strings.ReplaceAll(text, "\n", " ")
 			tc.Failure = &junitFailure{Message: message, Type: kind, Text: text}
 		}
 		suite.Cases = append(suite.Cases, tc)

@@ -20,7 +20,7 @@ import (
 
 // stall blocks a handler until the client gives up on the request or the
 // test ends.
-func stall(t *testing.T, r *http.Request) {
+func stall(t testing.TB, r *http.Request) {
 	select {
 	case <-r.Context().Done():
 	case <-t.Context().Done():
@@ -177,7 +177,7 @@ func TestRefusedConnectionIsRetried(t *testing.T) {
 }
 
 // closedAddr returns a local address on which nothing listens.
-func closedAddr(t *testing.T) string {
+func closedAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
