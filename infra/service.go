@@ -1,6 +1,682 @@
 package infra
 
-import "github.com/experts/platform/infra/policy"
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
 
-// runtimeRules are the mandatory rules of this component.
-var runtimeRules []policy.Rule
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ecs"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/experts/platform/infra/policy"
+)
+
+// Service is one ECS Fargate service behind the load balancer, with its
+// log group, roles and task definition.
+type Service struct {
+	pulumi.ResourceState
+
+	Name              pulumi.StringOutput
+	Arn               pulumi.StringOutput
+	TaskDefinitionArn pulumi.StringOutput
+	LogGroupName      pulumi.StringOutput
+	LogGroupArn       pulumi.StringOutput
+	TaskRoleArn       pulumi.StringOutput
+	ExecutionRoleArn  pulumi.StringOutput
+	// Family and ContainerName are physical names, known to the plan.
+	Family        string
+	ContainerName string
+	// SecretArns are the ARNs the containers inject, sorted.
+	SecretArns []string
+}
+
+// ServiceArgs configures one service.
+type ServiceArgs struct {
+	Config *Config
+	// Service is "api" or "mcp".
+	Service string
+	// Image is the image by digest, "<repository>@sha256:…".
+	Image          pulumi.StringInput
+	RepositoryArn  pulumi.StringInput
+	ClusterArn     pulumi.StringInput
+	SubnetIDs      pulumi.StringArrayInput
+	SecurityGroup  pulumi.StringInput
+	TargetGroupArn pulumi.StringInput
+	// Route is the listener rule that forwards to TargetGroupArn: ECS
+	// accepts a target group only once a load balancer uses it.
+	Route pulumi.Resource
+}
+
+// Names of one service's physical resources.
+
+// ServiceFamily is the task definition family of a service, also the
+// ECS service name: "experts-dev-api".
+func ServiceFamily(cfg *Config, service string) string { return cfg.Name(service) }
+
+// LogGroupName is the log group of a service and its one-off tasks:
+// "/experts/dev/api".
+func LogGroupName(cfg *Config, service string) string {
+	return "/" + Project + "/" + cfg.Environment + "/" + service
+}
+
+// DeploymentVersion is what a release's containers report as
+// ECS_DEPLOYMENT_VERSION and /version: "<semver>+<git sha>".
+func DeploymentVersion(r Release) string { return r.Version + "+" + r.GitSha }
+
+// Container health check: a task that stops answering is replaced after
+// three failed checks, 45 s.
+const (
+	containerCheckIntervalSeconds = 15
+	containerCheckTimeoutSeconds  = 5
+	containerCheckRetries         = 3
+	maxContainerStartPeriod       = 300 // the most ECS accepts
+)
+
+// NewService declares one service: log group, execution and task roles,
+// task definition and the ECS service.
+func NewService(ctx *pulumi.Context, name string, args *ServiceArgs, opts ...pulumi.ResourceOption) (*Service, error) {
+	if args == nil || args.Config == nil || args.Image == nil || args.Route == nil {
+		return nil, fmt.Errorf("service %s: config, image and route are required", name)
+	}
+	cfg := args.Config
+	sc, ok := cfg.Services[args.Service]
+	if !ok {
+		return nil, fmt.Errorf("service %s: %s.%s is not configured", name, KeyServices, args.Service)
+	}
+	s := &Service{
+		Family:        ServiceFamily(cfg, args.Service),
+		ContainerName: args.Service,
+		SecretArns:    secretArns(sc),
+	}
+	if err := ctx.RegisterComponentResource("experts:infra:Service", name, s, opts...); err != nil {
+		return nil, fmt.Errorf("register service %s: %w", name, err)
+	}
+	parent := pulumi.Parent(s)
+
+	logs, err := cloudwatch.NewLogGroup(ctx, name+"-logs", &cloudwatch.LogGroupArgs{
+		Name:            pulumi.String(LogGroupName(cfg, args.Service)),
+		RetentionInDays: pulumi.Int(cfg.LogRetentionDays),
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("declare log group: %w", err)
+	}
+	s.LogGroupName, s.LogGroupArn = logs.Name, logs.Arn
+
+	execRole, err := newTaskRole(ctx, name+"-execution", cfg, cfg.Name(args.Service, "execution"),
+		"Pulls the image of "+s.Family+", writes its logs and reads exactly the secrets it injects",
+		executionPolicy(s.SecretArns, args.RepositoryArn, logs.Arn), parent)
+	if err != nil {
+		return nil, err
+	}
+	var taskPolicy pulumi.StringOutput
+	if sc.EnableExecuteCommand {
+		taskPolicy = execCommandPolicy()
+	}
+	taskRole, err := newTaskRole(ctx, name+"-task", cfg, cfg.Name(args.Service, "task"),
+		"Identity of the running "+s.Family+" containers", taskPolicy, parent)
+	if err != nil {
+		return nil, err
+	}
+	s.ExecutionRoleArn, s.TaskRoleArn = execRole.Arn, taskRole.Arn
+
+	spec := containerSpec{
+		Name:         s.ContainerName,
+		Service:      sc,
+		Release:      cfg.Release[args.Service],
+		Region:       cfg.Region,
+		StreamPrefix: args.Service,
+		ServePort:    true,
+	}
+	td, err := ecs.NewTaskDefinition(ctx, name+"-taskdef", taskDefinitionArgs(s.Family, sc, spec,
+		args.Image, logs.Name, execRole.Arn, taskRole.Arn), parent)
+	if err != nil {
+		return nil, fmt.Errorf("declare task definition: %w", err)
+	}
+	s.TaskDefinitionArn = td.Arn
+
+	svc, err := ecs.NewService(ctx, name, &ecs.ServiceArgs{
+		Name:            pulumi.String(s.Family),
+		Cluster:         args.ClusterArn,
+		TaskDefinition:  td.Arn,
+		LaunchType:      pulumi.String("FARGATE"),
+		PlatformVersion: pulumi.String("LATEST"),
+		DesiredCount:    pulumi.Int(sc.DesiredCount),
+		// ECS rolling update: never below minHealthyPercent of the desired
+		// count running, never above maxPercent running or starting.
+		DeploymentController:            &ecs.ServiceDeploymentControllerArgs{Type: pulumi.String("ECS")},
+		DeploymentMinimumHealthyPercent: pulumi.Int(sc.MinHealthyPercent),
+		DeploymentMaximumPercent:        pulumi.Int(sc.MaxPercent),
+		DeploymentCircuitBreaker: &ecs.ServiceDeploymentCircuitBreakerArgs{
+			Enable:   pulumi.Bool(true),
+			Rollback: pulumi.Bool(true),
+		},
+		// Load balancer health checks are ignored this long after a task
+		// starts, so that a slow start is not killed as unhealthy.
+		HealthCheckGracePeriodSeconds: pulumi.Int(sc.HealthCheckGracePeriodSeconds),
+		EnableExecuteCommand:          pulumi.Bool(sc.EnableExecuteCommand),
+		NetworkConfiguration: &ecs.ServiceNetworkConfigurationArgs{
+			Subnets:        args.SubnetIDs,
+			SecurityGroups: pulumi.StringArray{args.SecurityGroup},
+			AssignPublicIp: pulumi.Bool(false),
+		},
+		LoadBalancers: ecs.ServiceLoadBalancerArray{&ecs.ServiceLoadBalancerArgs{
+			TargetGroupArn: args.TargetGroupArn,
+			ContainerName:  pulumi.String(s.ContainerName),
+			ContainerPort:  pulumi.Int(sc.ContainerPort),
+		}},
+		PropagateTags:        pulumi.String("SERVICE"),
+		EnableEcsManagedTags: pulumi.Bool(true),
+		// The release driver waits for the rollout itself: the steady-state
+		// wait reports success even after a circuit-breaker rollback.
+		WaitForSteadyState: pulumi.Bool(false),
+	}, parent, pulumi.DependsOn([]pulumi.Resource{args.Route}))
+	if err != nil {
+		return nil, fmt.Errorf("declare ecs service: %w", err)
+	}
+	s.Name, s.Arn = svc.Name, svc.ID().ToStringOutput()
+
+	if err := ctx.RegisterResourceOutputs(s, pulumi.Map{
+		"serviceName":       s.Name,
+		"serviceArn":        s.Arn,
+		"taskDefinitionArn": s.TaskDefinitionArn,
+		"containerName":     pulumi.String(s.ContainerName),
+		"logGroupName":      s.LogGroupName,
+		"taskRoleArn":       s.TaskRoleArn,
+		"executionRoleArn":  s.ExecutionRoleArn,
+	}); err != nil {
+		return nil, fmt.Errorf("register service outputs: %w", err)
+	}
+	return s, nil
+}
+
+// taskDefinitionArgs is a Fargate task definition of one container.
+// Replaced revisions stay registered (SkipDestroy): a circuit-breaker
+// rollback and a rollback to an earlier stack version start tasks from
+// them.
+func taskDefinitionArgs(family string, sc ServiceConfig, spec containerSpec, image, logGroup, execRole, taskRole pulumi.StringInput) *ecs.TaskDefinitionArgs {
+	defs := pulumi.All(image, logGroup).ApplyT(func(v []any) (string, error) {
+		img, _ := v[0].(string)
+		group, _ := v[1].(string)
+		return spec.containerDefinitionsJSON(img, group)
+	}).(pulumi.StringOutput)
+	return &ecs.TaskDefinitionArgs{
+		Family:                  pulumi.String(family),
+		Cpu:                     pulumi.String(strconv.Itoa(sc.CPU)),
+		Memory:                  pulumi.String(strconv.Itoa(sc.Memory)),
+		NetworkMode:             pulumi.String("awsvpc"),
+		RequiresCompatibilities: pulumi.StringArray{pulumi.String("FARGATE")},
+		RuntimePlatform: &ecs.TaskDefinitionRuntimePlatformArgs{
+			OperatingSystemFamily: pulumi.String("LINUX"),
+			CpuArchitecture:       pulumi.String("X86_64"),
+		},
+		ExecutionRoleArn:     execRole,
+		TaskRoleArn:          taskRole,
+		ContainerDefinitions: defs,
+		SkipDestroy:          pulumi.Bool(true),
+	}
+}
+
+// containerSpec is what differs between the containers of a service and
+// of its one-off tasks; environment and secrets never do.
+type containerSpec struct {
+	Name         string
+	Service      ServiceConfig
+	Release      Release
+	Region       string
+	StreamPrefix string
+	// Command replaces the image's command when set.
+	Command []string
+	// ServePort maps the container port and checks its health path.
+	ServePort bool
+}
+
+// ecsContainerDefinition is an ECS container definition as registered.
+type ecsContainerDefinition struct {
+	Name             string              `json:"name"`
+	Image            string              `json:"image"`
+	Essential        bool                `json:"essential"`
+	Command          []string            `json:"command,omitempty"`
+	PortMappings     []ecsPortMapping    `json:"portMappings,omitempty"`
+	Environment      []KeyValuePair      `json:"environment"`
+	Secrets          []ContainerSecret   `json:"secrets,omitempty"`
+	HealthCheck      *ecsHealthCheck     `json:"healthCheck,omitempty"`
+	StopTimeout      int                 `json:"stopTimeout"`
+	LinuxParameters  ecsLinuxParameters  `json:"linuxParameters"`
+	LogConfiguration ecsLogConfiguration `json:"logConfiguration"`
+}
+
+type ecsPortMapping struct {
+	ContainerPort int    `json:"containerPort"`
+	HostPort      int    `json:"hostPort"`
+	Protocol      string `json:"protocol"`
+}
+
+type ecsHealthCheck struct {
+	Command     []string `json:"command"`
+	Interval    int      `json:"interval"`
+	Timeout     int      `json:"timeout"`
+	Retries     int      `json:"retries"`
+	StartPeriod int      `json:"startPeriod"`
+}
+
+type ecsLinuxParameters struct {
+	// InitProcessEnabled runs an init that forwards SIGTERM and reaps
+	// zombies, so that stopTimeout is a real graceful shutdown.
+	InitProcessEnabled bool `json:"initProcessEnabled"`
+}
+
+type ecsLogConfiguration struct {
+	LogDriver string            `json:"logDriver"`
+	Options   map[string]string `json:"options"`
+}
+
+// containerDefinitionsJSON returns the one-container definitions list.
+func (c containerSpec) containerDefinitionsJSON(image, logGroup string) (string, error) {
+	b, err := json.Marshal([]ecsContainerDefinition{c.containerDefinition(image, logGroup)})
+	if err != nil {
+		return "", fmt.Errorf("marshal container definitions of %s: %w", c.Name, err)
+	}
+	return string(b), nil
+}
+
+func (c containerSpec) containerDefinition(image, logGroup string) ecsContainerDefinition {
+	env := []KeyValuePair{
+		{Name: "VERSION", Value: c.Release.Version},
+		{Name: "GIT_SHA", Value: c.Release.GitSha},
+		{Name: "ECS_DEPLOYMENT_VERSION", Value: DeploymentVersion(c.Release)},
+	}
+	for _, k := range sortedKeys(c.Service.Environment) {
+		env = append(env, KeyValuePair{Name: k, Value: c.Service.Environment[k]})
+	}
+	var secrets []ContainerSecret
+	for _, k := range c.Service.SecretNames() {
+		secrets = append(secrets, ContainerSecret{Name: k, ValueFrom: c.Service.Secrets[k]})
+	}
+	logOptions := map[string]string{
+		"awslogs-group":         logGroup,
+		"awslogs-region":        c.Region,
+		"awslogs-stream-prefix": c.StreamPrefix,
+	}
+	d := ecsContainerDefinition{
+		Name:             c.Name,
+		Image:            image,
+		Essential:        true,
+		Command:          c.Command,
+		Environment:      env,
+		Secrets:          secrets,
+		StopTimeout:      c.Service.StopTimeoutSeconds,
+		LinuxParameters:  ecsLinuxParameters{InitProcessEnabled: true},
+		LogConfiguration: ecsLogConfiguration{LogDriver: "awslogs", Options: logOptions},
+	}
+	if c.ServePort {
+		port := c.Service.ContainerPort
+		d.PortMappings = []ecsPortMapping{{ContainerPort: port, HostPort: port, Protocol: "tcp"}}
+		d.HealthCheck = &ecsHealthCheck{
+			Command:     []string{"CMD-SHELL", healthCheckCommand(port, c.Service.HealthCheckPath)},
+			Interval:    containerCheckIntervalSeconds,
+			Timeout:     containerCheckTimeoutSeconds,
+			Retries:     containerCheckRetries,
+			StartPeriod: min(c.Service.HealthCheckGracePeriodSeconds, maxContainerStartPeriod),
+		}
+		// A service must not stall on a slow log backend; a migration's
+		// log lines are its record, so it keeps the blocking default.
+		logOptions["mode"] = "non-blocking"
+		logOptions["max-buffer-size"] = "25m"
+	}
+	return d
+}
+
+// healthCheckCommand asks the container's own health path, with whichever
+// HTTP client the image has (curl, wget or Python).
+func healthCheckCommand(port int, path string) string {
+	url := fmt.Sprintf("http://127.0.0.1:%d%s", port, path)
+	return strings.Join([]string{
+		"curl -fsS -o /dev/null " + url,
+		"wget -q -O /dev/null " + url,
+		fmt.Sprintf(`python3 -c "import urllib.request as u; u.urlopen('%s', timeout=4)"`, url),
+	}, " || ")
+}
+
+// secretArns returns the distinct secret ARNs a service injects, sorted.
+func secretArns(sc ServiceConfig) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, arn := range sc.Secrets {
+		if !seen[arn] {
+			seen[arn] = true
+			out = append(out, arn)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// newTaskRole declares a role that ECS tasks of this account assume, with
+// an inline policy when policy is not the zero Output.
+func newTaskRole(ctx *pulumi.Context, name string, cfg *Config, roleName, description string, policy pulumi.StringOutput, opts ...pulumi.ResourceOption) (*iam.Role, error) {
+	trust := PolicyJSON(func([]any) PolicyDocument {
+		return NewPolicyDocument(Statement{
+			Effect:    "Allow",
+			Principal: map[string]StringOrList{"Service": {"ecs-tasks.amazonaws.com"}},
+			Action:    StringOrList{"sts:AssumeRole"},
+			Condition: map[string]map[string]any{"StringEquals": {"aws:SourceAccount": cfg.AccountID}},
+		})
+	})
+	role, err := iam.NewRole(ctx, name, &iam.RoleArgs{
+		Name:             pulumi.String(roleName),
+		Description:      pulumi.String(description),
+		AssumeRolePolicy: trust,
+	}, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("declare role %s: %w", roleName, err)
+	}
+	if policy.OutputState == nil {
+		return role, nil
+	}
+	if _, err := iam.NewRolePolicy(ctx, name, &iam.RolePolicyArgs{
+		Name:   pulumi.String(roleName),
+		Role:   role.Name,
+		Policy: policy,
+	}, append(opts, pulumi.Parent(role))...); err != nil {
+		return nil, fmt.Errorf("declare policy of role %s: %w", roleName, err)
+	}
+	return role, nil
+}
+
+// executionPolicy lets ECS pull the service's image, write its logs and
+// read exactly the secrets its containers inject.
+func executionPolicy(secrets []string, repositoryArn, logGroupArn pulumi.StringInput) pulumi.StringOutput {
+	var smArns, ssmArns StringOrList
+	for _, arn := range secrets {
+		if strings.HasPrefix(arn, "arn:aws:ssm:") {
+			ssmArns = append(ssmArns, arn)
+		} else {
+			smArns = append(smArns, arn)
+		}
+	}
+	return PolicyJSON(func(v []any) PolicyDocument {
+		repo, _ := v[0].(string)
+		group, _ := v[1].(string)
+		statements := []Statement{
+			{Sid: "RegistryLogin", Effect: "Allow", Action: StringOrList{"ecr:GetAuthorizationToken"}, Resource: StringOrList{"*"}},
+			{Sid: "PullImage", Effect: "Allow", Action: StringOrList{
+				"ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer",
+			}, Resource: StringOrList{repo}},
+			{Sid: "WriteLogs", Effect: "Allow", Action: StringOrList{"logs:CreateLogStream", "logs:PutLogEvents"},
+				Resource: StringOrList{group + ":log-stream:*"}},
+		}
+		if len(smArns) > 0 {
+			statements = append(statements, Statement{Sid: "ReadSecrets", Effect: "Allow",
+				Action: StringOrList{"secretsmanager:GetSecretValue"}, Resource: smArns})
+		}
+		if len(ssmArns) > 0 {
+			statements = append(statements, Statement{Sid: "ReadParameters", Effect: "Allow",
+				Action: StringOrList{"ssm:GetParameters"}, Resource: ssmArns})
+		}
+		return NewPolicyDocument(statements...)
+	}, repositoryArn, logGroupArn)
+}
+
+// execCommandPolicy lets ECS Exec open sessions into the containers.
+func execCommandPolicy() pulumi.StringOutput {
+	return PolicyJSON(func([]any) PolicyDocument {
+		return NewPolicyDocument(Statement{Sid: "EcsExec", Effect: "Allow", Action: StringOrList{
+			"ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+			"ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel",
+		}, Resource: StringOrList{"*"}})
+	})
+}
+
+// Type tokens the runtime rules look at.
+const (
+	typeECSService        = "aws:ecs/service:Service"
+	typeECRRepository     = "aws:ecr/repository:Repository"
+	typeLogGroup          = "aws:cloudwatch/logGroup:LogGroup"
+	typeIngressRule       = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+	typeSecurityGroupRule = "aws:ec2/securityGroupRule:SecurityGroupRule"
+	typeLoadBalancer      = "aws:lb/loadBalancer:LoadBalancer"
+	typeALB               = "aws:alb/loadBalancer:LoadBalancer"
+)
+
+// imageByDigest matches "<repository>@sha256:<64 hex digits>".
+var imageByDigest = regexp.MustCompile(`^[^@\s]+@sha256:[0-9a-f]{64}$`)
+
+// runtimeRules are the mandatory rules of the runtime: safe rollouts,
+// private tasks, scanned images, bounded logs.
+var runtimeRules = []policy.Rule{
+	{
+		Name:        "service-circuit-breaker-rollback",
+		Description: "Every ECS service has the deployment circuit breaker on, with rollback.",
+		Enforcement: policy.Mandatory,
+		Types:       []string{typeECSService},
+		Check: func(_ *policy.Stack, r policy.Resource) []string {
+			cb := runtimeInputs(r.Inputs).object("deploymentCircuitBreaker")
+			if !cb.flag("enable") || !cb.flag("rollback") {
+				return []string{"deploymentCircuitBreaker must be {enable: true, rollback: true}: a failed rollout must roll back by itself"}
+			}
+			return nil
+		},
+	},
+	{
+		Name:        "prod-service-capacity",
+		Description: "Prod services run at least two tasks and roll out without dropping below full capacity.",
+		Enforcement: policy.Mandatory,
+		Types:       []string{typeECSService},
+		Check: func(s *policy.Stack, r policy.Resource) []string {
+			if !s.IsProd() {
+				return nil
+			}
+			in := runtimeInputs(r.Inputs)
+			var out []string
+			if v, ok := in.number("deploymentMinimumHealthyPercent"); !ok || v < 100 {
+				out = append(out, fmt.Sprintf("deploymentMinimumHealthyPercent is %s, prod needs 100 (%s.<service>.minHealthyPercent)",
+					in.text("deploymentMinimumHealthyPercent"), KeyServices))
+			}
+			if v, ok := in.number("desiredCount"); !ok || v < 2 {
+				out = append(out, fmt.Sprintf("desiredCount is %s, prod needs at least 2 (%s.<service>.desiredCount)",
+					in.text("desiredCount"), KeyServices))
+			}
+			return out
+		},
+	},
+	{
+		Name:        "service-grace-period",
+		Description: "A service behind a load balancer has a health-check grace period, so starting tasks are not killed.",
+		Enforcement: policy.Mandatory,
+		Types:       []string{typeECSService},
+		Check: func(_ *policy.Stack, r policy.Resource) []string {
+			in := runtimeInputs(r.Inputs)
+			if len(in.list("loadBalancers")) == 0 {
+				return nil
+			}
+			if v, ok := in.number("healthCheckGracePeriodSeconds"); !ok || v <= 0 {
+				return []string{fmt.Sprintf("healthCheckGracePeriodSeconds is %s behind a load balancer; set %s.<service>.healthCheckGracePeriodSeconds",
+					in.text("healthCheckGracePeriodSeconds"), KeyServices)}
+			}
+			return nil
+		},
+	},
+	{
+		Name:        "tasks-without-public-ip",
+		Description: "Tasks run in private subnets without public IP addresses.",
+		Enforcement: policy.Mandatory,
+		Types:       []string{typeECSService},
+		Check: func(_ *policy.Stack, r policy.Resource) []string {
+			nc := runtimeInputs(r.Inputs).object("networkConfiguration")
+			switch {
+			case nc == nil:
+				return []string{"no networkConfiguration: Fargate tasks need private subnets and a security group"}
+			case nc.flag("assignPublicIp"):
+				return []string{"networkConfiguration.assignPublicIp is true: tasks must not be reachable from the internet"}
+			}
+			return nil
+		},
+	},
+	{
+		Name:        "tasks-ingress-from-load-balancer-only",
+		Description: "The tasks' security groups accept traffic only from the load balancer's security group.",
+		Enforcement: policy.Mandatory,
+		CheckStack:  checkTaskIngress,
+	},
+	{
+		Name:        "ecr-scan-on-push",
+		Description: "Every ECR repository scans images on push.",
+		Enforcement: policy.Mandatory,
+		Types:       []string{typeECRRepository},
+		Check: func(_ *policy.Stack, r policy.Resource) []string {
+			if !runtimeInputs(r.Inputs).object("imageScanningConfiguration").flag("scanOnPush") {
+				return []string{"imageScanningConfiguration.scanOnPush must be true"}
+			}
+			return nil
+		},
+	},
+	{
+		Name:        "log-retention-set",
+		Description: "Every log group expires its events.",
+		Enforcement: policy.Mandatory,
+		Types:       []string{typeLogGroup},
+		Check: func(_ *policy.Stack, r policy.Resource) []string {
+			if v, ok := runtimeInputs(r.Inputs).number("retentionInDays"); !ok || v <= 0 {
+				return []string{fmt.Sprintf("retentionInDays is not set: logs would be kept forever (%s)", KeyLogRetentionDays)}
+			}
+			return nil
+		},
+	},
+	{
+		Name:        "images-by-digest",
+		Description: "Task definitions run images by digest, so that what runs is exactly what was verified and a rollback has a target.",
+		Enforcement: policy.Mandatory,
+		Types:       []string{typeTaskDefinition},
+		Check: func(_ *policy.Stack, r policy.Resource) []string {
+			defs, err := ContainerDefinitions(r)
+			if err != nil {
+				return []string{err.Error()}
+			}
+			var out []string
+			for _, c := range defs {
+				if !imageByDigest.MatchString(c.Image) {
+					out = append(out, fmt.Sprintf("container %s runs %q: reference the image as <repository>@sha256:<digest>", c.Name, c.Image))
+				}
+			}
+			return out
+		},
+	},
+}
+
+// checkTaskIngress finds the security groups of the ECS services and of
+// the load balancers, and refuses any ingress rule on the former whose
+// source is not one of the latter.
+func checkTaskIngress(s *policy.Stack) []policy.Violation {
+	taskGroups, albGroups := map[string]bool{}, map[string]bool{}
+	var out []policy.Violation
+	for _, r := range s.OfType(typeECSService) {
+		groups := runtimeInputs(r.Inputs).object("networkConfiguration").list("securityGroups")
+		if len(groups) == 0 {
+			out = append(out, policy.Violation{URN: r.URN, Message: "no security group: the tasks would get the VPC's default group"})
+		}
+		for _, g := range groups {
+			taskGroups[g] = true
+		}
+	}
+	for _, typ := range []string{typeLoadBalancer, typeALB} {
+		for _, r := range s.OfType(typ) {
+			for _, g := range runtimeInputs(r.Inputs).list("securityGroups") {
+				albGroups[g] = true
+			}
+		}
+	}
+	for _, r := range s.OfType(typeIngressRule) {
+		in := runtimeInputs(r.Inputs)
+		if !taskGroups[in.text("securityGroupId")] {
+			continue
+		}
+		if src := in.text("referencedSecurityGroupId"); !albGroups[src] {
+			out = append(out, policy.Violation{URN: r.URN, Message: fmt.Sprintf(
+				"task security group %s accepts traffic from %s: only the load balancer's security group may reach the tasks",
+				in.text("securityGroupId"), in.source("cidrIpv4", "cidrIpv6", "prefixListId", "referencedSecurityGroupId"))})
+		}
+	}
+	for _, r := range s.OfType(typeSecurityGroupRule) {
+		in := runtimeInputs(r.Inputs)
+		if in.text("type") != "ingress" || !taskGroups[in.text("securityGroupId")] {
+			continue
+		}
+		if src := in.text("sourceSecurityGroupId"); !albGroups[src] || len(in.list("cidrBlocks")) > 0 ||
+			len(in.list("ipv6CidrBlocks")) > 0 || len(in.list("prefixListIds")) > 0 || in.flag("self") {
+			out = append(out, policy.Violation{URN: r.URN, Message: fmt.Sprintf(
+				"task security group %s accepts traffic from %s: only the load balancer's security group may reach the tasks",
+				in.text("securityGroupId"), in.source("cidrBlocks", "ipv6CidrBlocks", "prefixListIds", "self", "sourceSecurityGroupId"))})
+		}
+	}
+	return out
+}
+
+// runtimeInputs reads the plain inputs of a registered resource.
+type runtimeInputs map[string]any
+
+func (in runtimeInputs) object(key string) runtimeInputs {
+	m, _ := in[key].(map[string]any)
+	return m
+}
+
+func (in runtimeInputs) flag(key string) bool {
+	b, _ := in[key].(bool)
+	return b
+}
+
+func (in runtimeInputs) number(key string) (float64, bool) {
+	v, ok := in[key].(float64)
+	return v, ok
+}
+
+func (in runtimeInputs) text(key string) string {
+	switch v := in[key].(type) {
+	case nil:
+		return "not set"
+	case string:
+		return v
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	default:
+		return fmt.Sprint(v)
+	}
+}
+
+// list returns the strings of a list input.
+func (in runtimeInputs) list(key string) []string {
+	items, _ := in[key].([]any)
+	out := make([]string, 0, len(items))
+	for _, item := range items {
+		if s, ok := item.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// source describes where a rule lets traffic in from: the first of keys
+// that is set.
+func (in runtimeInputs) source(keys ...string) string {
+	for _, k := range keys {
+		switch v := in[k].(type) {
+		case string:
+			if v != "" {
+				return v
+			}
+		case []any:
+			if len(v) > 0 {
+				return fmt.Sprint(v)
+			}
+		case bool:
+			if v {
+				return "itself"
+			}
+		}
+	}
+	return "nowhere"
+}
