@@ -50,7 +50,7 @@ func newClient(p Policy) *client {
 	}
 }
 
-func (c *client) close() { c.transport.CloseIdleConnections() }
+func (c *client) closeIdle() { c.transport.CloseIdleConnections() }
 
 // request is one HTTP request of a check.
 type request struct {

@@ -5,7 +5,7 @@
 // HTML entry point and every script and stylesheet it references).
 //
 // Plan turns target URLs into checks; Runner.Run runs them concurrently under
-// a retry policy (exponential backoff with jitter, Retry-After honoured, a
+// a retry policy (exponential backoff with jitter, Retry-After honored, a
 // timeout per request and one overall deadline) and returns a Report that can
 // be written as text, JSON, JUnit XML or a Markdown table.
 //

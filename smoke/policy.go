@@ -23,7 +23,7 @@ const (
 )
 
 // backoffMultiplier and backoffJitter shape the exponential backoff: each
-// wait is twice the previous one, randomised by ±50 %.
+// wait is twice the previous one, randomized by ±50 %.
 const (
 	backoffMultiplier = 2
 	backoffJitter     = 0.5
@@ -38,7 +38,7 @@ type Policy struct {
 	// Deadline bounds the whole run; checks still running then fail.
 	Deadline time.Duration
 	// InitialBackoff is the wait after the first failed attempt; each later
-	// wait doubles, up to MaxBackoff, randomised by ±50 %. A Retry-After
+	// wait doubles, up to MaxBackoff, randomized by ±50 %. A Retry-After
 	// header on a 429 or 5xx replaces the computed wait.
 	InitialBackoff time.Duration
 	MaxBackoff     time.Duration

@@ -84,7 +84,7 @@ func (r *Runner) Run(ctx context.Context, checks []Check) (*Report, error) {
 	runCtx, cancel := context.WithTimeoutCause(ctx, p.Deadline, errDeadline)
 	defer cancel()
 	c := newClient(p)
-	defer c.close()
+	defer c.closeIdle()
 
 	var wg sync.WaitGroup
 	for i, check := range checks {
@@ -167,28 +167,30 @@ func runCheck(parent, ctx context.Context, c *client, p Policy, log *slog.Logger
 	return res
 }
 
-// verdict says why a check failed.
+// verdict says why a check failed. A definitive failure and used-up
+// attempts are decided before the context is looked at, so that a deadline
+// passing just after the verdict does not rewrite it.
 func verdict(parent, ctx context.Context, p Policy, attempts int, definitive bool, last, interrupted error) error {
 	tried := plural(attempts, "attempt")
 	switch {
+	case definitive:
+		return last
 	case parent.Err() != nil:
 		if last != nil {
 			return fmt.Errorf("interrupted after %s: %w (last failure: %w)", tried, context.Cause(parent), last)
 		}
 		return fmt.Errorf("interrupted after %s: %w", tried, context.Cause(parent))
-	case errors.Is(context.Cause(ctx), errDeadline):
+	case attempts >= p.Attempts && interrupted == nil && last != nil:
+		return fmt.Errorf("gave up after %s: %w", tried, last)
+	case ctx.Err() != nil:
 		switch {
 		case last != nil:
 			return fmt.Errorf("overall deadline of %s reached after %s; last failure: %w", p.Deadline, tried, last)
 		case interrupted != nil:
 			return fmt.Errorf("overall deadline of %s reached during the first attempt: %w", p.Deadline, interrupted)
 		default:
-			return fmt.Errorf("overall deadline of %s reached before the first attempt: %w", p.Deadline, errDeadline)
+			return fmt.Errorf("overall deadline of %s reached before the first attempt: %w", p.Deadline, context.Cause(ctx))
 		}
-	case definitive:
-		return last
-	case attempts >= p.Attempts:
-		return fmt.Errorf("gave up after %s: %w", tried, last)
 	default:
 		return fmt.Errorf("gave up after %s: the next retry would pass the %s deadline: %w", tried, p.Deadline, last)
 	}

@@ -221,8 +221,8 @@ func TestOverallDeadlineReportsTheLastFailure(t *testing.T) {
 	assertResult(t, res, outcome{Attempts: 2}, "overall deadline of 200ms reached after 2 attempts", "last failure", "502 Bad Gateway")
 }
 
-func TestCancelledContext(t *testing.T) {
-	t.Run("yields context.Canceled when cancelled during a request", func(t *testing.T) {
+func TestCanceledContext(t *testing.T) {
+	t.Run("yields context.Canceled when canceled during a request", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
 		srv := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
@@ -244,7 +244,7 @@ func TestCancelledContext(t *testing.T) {
 			}
 		}
 	})
-	t.Run("yields context.Canceled when cancelled between attempts", func(t *testing.T) {
+	t.Run("yields context.Canceled when canceled between attempts", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
 		srv, _ := scripted(t, reply{status: http.StatusServiceUnavailable})
@@ -259,7 +259,7 @@ func TestCancelledContext(t *testing.T) {
 		}
 		assertResult(t, report.Results[0], outcome{Attempts: 1}, "interrupted after 1 attempt", "context canceled", "503")
 	})
-	t.Run("yields context.Canceled without a request when already cancelled", func(t *testing.T) {
+	t.Run("yields context.Canceled without a request when already canceled", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()
 		srv, hits := scripted(t)
