@@ -491,7 +491,7 @@ var runtimeRules = []policy.Rule{
 		Types:       []string{typeECSService},
 		Check: func(_ *policy.Stack, r policy.Resource) []string {
 			in := runtimeInputs(r.Inputs)
-			if len(in.list("loadBalancers")) == 0 {
+			if in.count("loadBalancers") == 0 {
 				return nil
 			}
 			if v, ok := in.number("healthCheckGracePeriodSeconds"); !ok || v <= 0 {
@@ -645,6 +645,12 @@ func (in runtimeInputs) text(key string) string {
 	default:
 		return fmt.Sprint(v)
 	}
+}
+
+// count returns the length of a list input.
+func (in runtimeInputs) count(key string) int {
+	items, _ := in[key].([]any)
+	return len(items)
 }
 
 // list returns the strings of a list input.
