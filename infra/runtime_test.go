@@ -293,9 +293,11 @@ func TestRuntimeRefusesBadConfigNamingTheKey(t *testing.T) {
 			wantKey: "experts:domain.certificateArn",
 		},
 		{
-			name:    "no grace period for a service behind the load balancer",
-			stack:   "dev",
-			mutate:  func(t *testing.T, v map[string]string) { setJSON(t, v, KeyServices, "api.healthCheckGracePeriodSeconds", 0) },
+			name:  "no grace period for a service behind the load balancer",
+			stack: "dev",
+			mutate: func(t *testing.T, v map[string]string) {
+				setJSON(t, v, KeyServices, "api.healthCheckGracePeriodSeconds", 0)
+			},
 			wantKey: "experts:services.api.healthCheckGracePeriodSeconds",
 		},
 	}

@@ -221,7 +221,9 @@ func TestServiceRolesAreScopedToTheirService(t *testing.T) {
 
 func TestServiceReadsParametersFromSSM(t *testing.T) {
 	param := "arn:aws:ssm:eu-west-1:210987654321:parameter/experts/dev/mcp-token"
-	rr := runRuntime(t, "dev", func(v map[string]string) { setJSON(t, v, KeyServices, "mcp.secrets", map[string]string{"MCP_TOKEN": param}) })
+	rr := runRuntime(t, "dev", func(v map[string]string) {
+		setJSON(t, v, KeyServices, "mcp.secrets", map[string]string{"MCP_TOKEN": param})
+	})
 	doc := policyDocument(t, rr.one(t, "aws:iam/rolePolicy:RolePolicy", "runtime-mcp-execution"), "policy")
 	last := doc.Statement[len(doc.Statement)-1]
 	want := Statement{Sid: "ReadParameters", Effect: "Allow", Action: StringOrList{"ssm:GetParameters"}, Resource: StringOrList{param}}
