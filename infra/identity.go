@@ -1,6 +1,1345 @@
 package infra
 
-import "github.com/experts/platform/infra/policy"
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
 
-// identityRules are the mandatory rules of this component.
-var identityRules []policy.Rule
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/experts/platform/infra/policy"
+)
+
+// The deploy identity: GitHub Actions workflows of the configured
+// repository reach AWS only through the roles declared here, by exchanging
+// the job's OIDC token (sts:AssumeRoleWithWebIdentity). There are no
+// static keys. Each environment (stack) has one role per pipeline:
+//
+//   - api and mcp deploy: push the service's image, register its task
+//     definitions, update its service, run the api's migration task, and
+//     read what the release checks (its logs, secrets and state);
+//   - frontend deploy: publish the site bucket and invalidate its
+//     distribution;
+//   - infra: `pulumi up` of this whole program (broad, approval-gated);
+//   - preview: read-only, for `pulumi preview` on pull requests.
+//
+// Deploy and infra roles trust only jobs that run in the GitHub
+// environment named after the stack (repo:OWNER/REPO:environment:ENV), so
+// the environment's protection rules (required reviewers, branch
+// restrictions) gate every credential. The preview role trusts only
+// pull_request jobs. Dev may additionally let pushes to configured
+// branches assume the dev deploy roles; prod never.
+
+// GitHub's OIDC token issuer, and the audience configure-aws-credentials
+// requests.
+const (
+	GitHubOIDCURL      = "https://" + GitHubOIDCHost
+	GitHubOIDCHost     = "token.actions.githubusercontent.com"
+	GitHubOIDCAudience = "sts.amazonaws.com"
+)
+
+// Pipelines that assume a role, keys of IdentityComponent.RoleArns.
+const (
+	PipelineAPI      = ServiceAPI
+	PipelineMCP      = ServiceMCP
+	PipelineFrontend = "frontend"
+	PipelineInfra    = "infra"
+	PipelinePreview  = "preview"
+)
+
+// Pipelines lists the pipelines in a fixed order.
+var Pipelines = []string{PipelineAPI, PipelineMCP, PipelineFrontend, PipelineInfra, PipelinePreview}
+
+// PipelineTagKey tags every GitHub role with what it is for: "api-deploy",
+// "mcp-deploy", "frontend-deploy", "infra" or "preview". The policy rules
+// read it (and check it against the role's trust).
+const PipelineTagKey = Project + ":pipeline"
+
+// Values of PipelineTagKey for the roles that are not deploy roles.
+const (
+	pipelineTagInfra   = "infra"
+	pipelineTagPreview = "preview"
+)
+
+// identityTypeToken is the component's type.
+const identityTypeToken = "experts:infra:Identity"
+
+// IdentityArgs are the resources the roles are scoped to. They come from the
+// runtime and site components; the identity declares none of them.
+type IdentityArgs struct {
+	Config     *Config
+	ClusterArn pulumi.StringInput
+	// Services holds the targets of each service, keyed "api" and "mcp".
+	Services map[string]ServiceTargets
+	Site     SiteTargets
+}
+
+// ServiceTargets are the resources of one service that its deploy role may
+// change or read.
+type ServiceTargets struct {
+	RepositoryArn    pulumi.StringInput
+	ServiceArn       pulumi.StringInput
+	TaskRoleArn      pulumi.StringInput
+	ExecutionRoleArn pulumi.StringInput
+	// LogGroupArn is the service's (and its migration's) log group, as
+	// aws.cloudwatch.LogGroup reports it (without a trailing ":*").
+	LogGroupArn pulumi.StringInput
+	// TaskDefinitionFamily is the family of the service's task
+	// definitions, such as "experts-dev-api".
+	TaskDefinitionFamily string
+	// MigrationFamily is the family of the migration task definition
+	// ("experts-dev-api-migrate"); empty for a service without migrations.
+	MigrationFamily string
+	// SecretArns are exactly the Secrets Manager secrets and SSM parameters
+	// the service's task definitions inject.
+	SecretArns []string
+}
+
+// SiteTargets are the frontend resources its deploy role publishes to.
+type SiteTargets struct {
+	BucketArn       pulumi.StringInput
+	DistributionArn pulumi.StringInput
+}
+
+// IdentityComponent is the GitHub OIDC provider (or the account's existing
+// one) and the per-pipeline roles of one environment. (Identity, without
+// the suffix, is its configuration.)
+type IdentityComponent struct {
+	pulumi.ResourceState
+
+	// ProviderArn is the ARN of the GitHub OIDC provider the roles trust.
+	ProviderArn pulumi.StringOutput
+	// RoleArns maps each of Pipelines to the ARN of its role.
+	RoleArns map[string]pulumi.StringOutput
+}
+
+// Outputs returns the stack outputs the workflows read: the role each job
+// passes to configure-aws-credentials.
+func (c *IdentityComponent) Outputs() pulumi.Map {
+	out := pulumi.Map{
+		"oidcProviderArn":       c.ProviderArn,
+		"frontendDeployRoleArn": c.RoleArns[PipelineFrontend],
+		"infraRoleArn":          c.RoleArns[PipelineInfra],
+		"previewRoleArn":        c.RoleArns[PipelinePreview],
+	}
+	for _, svc := range Services {
+		out[svc+"DeployRoleArn"] = c.RoleArns[svc]
+	}
+	return out
+}
+
+// identityRole is one role to declare: its trust and its inline policies.
+type identityRole struct {
+	pipeline    string // key of RoleArns
+	tag         string // value of PipelineTagKey
+	name        string // physical name
+	description string
+	trust       githubTrust
+	policies    []identityPolicy
+}
+
+// identityPolicy is one inline policy of a role. build receives the
+// resolved values of inputs, in order, then the provider ARN last.
+type identityPolicy struct {
+	suffix string // of the policy's name and logical name
+	inputs []any
+	build  func(values []string) PolicyDocument
+}
+
+// githubTrust says which GitHub jobs may assume a role: exact subjects
+// (StringEquals) and branch patterns (StringLike, dev deploy roles only).
+type githubTrust struct {
+	subjects []string
+	patterns []string
+}
+
+// NewIdentity declares the GitHub OIDC provider (unless the config names
+// the account's existing one) and the roles of every pipeline.
+func NewIdentity(ctx *pulumi.Context, name string, args *IdentityArgs, opts ...pulumi.ResourceOption) (*IdentityComponent, error) {
+	if err := args.validate(); err != nil {
+		return nil, fmt.Errorf("new identity: %w", err)
+	}
+	cfg := args.Config
+	c := &IdentityComponent{RoleArns: make(map[string]pulumi.StringOutput, len(Pipelines))}
+	if err := ctx.RegisterComponentResource(identityTypeToken, name, c, opts...); err != nil {
+		return nil, fmt.Errorf("register identity component: %w", err)
+	}
+	parent := pulumi.Parent(c)
+
+	if arn := cfg.Identity.OIDCProviderArn; arn != "" {
+		// IAM allows one provider per issuer and account: stacks that
+		// share an account share its provider, and the stack that created
+		// it keeps managing it.
+		c.ProviderArn = pulumi.String(arn).ToStringOutput()
+	} else {
+		// No thumbprint: IAM validates GitHub's certificate against its
+		// own trusted CAs and ignores thumbprints for this issuer.
+		provider, err := iam.NewOpenIdConnectProvider(ctx, name+"-github", &iam.OpenIdConnectProviderArgs{
+			Url:           pulumi.String(GitHubOIDCURL),
+			ClientIdLists: pulumi.StringArray{pulumi.String(GitHubOIDCAudience)},
+		}, parent)
+		if err != nil {
+			return nil, fmt.Errorf("github oidc provider: %w", err)
+		}
+		c.ProviderArn = provider.Arn
+	}
+
+	for _, r := range identityRoles(cfg, args) {
+		trust := PolicyJSON(func(v []any) PolicyDocument {
+			return githubTrustPolicy(v[0].(string), r.trust)
+		}, c.ProviderArn)
+		role, err := iam.NewRole(ctx, name+"-"+r.logicalSuffix(), &iam.RoleArgs{
+			Name:               pulumi.String(r.name),
+			Description:        pulumi.String(r.description),
+			AssumeRolePolicy:   trust,
+			MaxSessionDuration: pulumi.Int(cfg.Identity.MaxSessionSeconds),
+			Tags:               pulumi.StringMap{PipelineTagKey: pulumi.String(r.tag)},
+		}, parent)
+		if err != nil {
+			return nil, fmt.Errorf("role %s: %w", r.name, err)
+		}
+		for _, p := range r.policies {
+			build := p.build
+			doc := PolicyJSON(func(v []any) PolicyDocument {
+				values := make([]string, len(v))
+				for i, x := range v {
+					values[i], _ = x.(string)
+				}
+				return build(values)
+			}, append(slices.Clone(p.inputs), c.ProviderArn)...)
+			if _, err := iam.NewRolePolicy(ctx, name+"-"+r.logicalSuffix()+"-"+p.suffix, &iam.RolePolicyArgs{
+				Name:   pulumi.String(r.name + "-" + p.suffix),
+				Role:   role.Name,
+				Policy: doc,
+			}, parent); err != nil {
+				return nil, fmt.Errorf("policy %s of role %s: %w", p.suffix, r.name, err)
+			}
+		}
+		c.RoleArns[r.pipeline] = role.Arn
+	}
+
+	if err := ctx.RegisterResourceOutputs(c, c.Outputs()); err != nil {
+		return nil, fmt.Errorf("register identity outputs: %w", err)
+	}
+	return c, nil
+}
+
+// logicalSuffix names the role's resources after the pipeline: "api-deploy",
+// "infra", "preview".
+func (r identityRole) logicalSuffix() string { return r.tag }
+
+// identityFamilyPattern is what ECS accepts as a task definition family.
+var identityFamilyPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
+
+// validate refuses args that would produce a role scoped to nothing, or to
+// the wrong things.
+func (a *IdentityArgs) validate() error {
+	if a == nil || a.Config == nil {
+		return errors.New("args.Config is required")
+	}
+	cfg := a.Config
+	var errs []error
+	if a.ClusterArn == nil {
+		errs = append(errs, errors.New("args.ClusterArn is required"))
+	}
+	for svc := range a.Services {
+		if !slices.Contains(Services, svc) {
+			errs = append(errs, fmt.Errorf("args.Services[%q]: unknown service (the services are %s)", svc, strings.Join(Services, ", ")))
+		}
+	}
+	for _, svc := range Services {
+		t, ok := a.Services[svc]
+		if !ok {
+			errs = append(errs, fmt.Errorf("args.Services[%q] is required", svc))
+			continue
+		}
+		for field, in := range map[string]pulumi.StringInput{
+			"RepositoryArn": t.RepositoryArn, "ServiceArn": t.ServiceArn, "TaskRoleArn": t.TaskRoleArn,
+			"ExecutionRoleArn": t.ExecutionRoleArn, "LogGroupArn": t.LogGroupArn,
+		} {
+			if in == nil {
+				errs = append(errs, fmt.Errorf("args.Services[%q].%s is required", svc, field))
+			}
+		}
+		if !identityFamilyPattern.MatchString(t.TaskDefinitionFamily) {
+			errs = append(errs, fmt.Errorf("args.Services[%q].TaskDefinitionFamily %q is not a task definition family", svc, t.TaskDefinitionFamily))
+		}
+		if t.MigrationFamily != "" && !identityFamilyPattern.MatchString(t.MigrationFamily) {
+			errs = append(errs, fmt.Errorf("args.Services[%q].MigrationFamily %q is not a task definition family", svc, t.MigrationFamily))
+		}
+		for _, arn := range t.SecretArns {
+			if !isSecretArn(arn, cfg.Region, cfg.AccountID) {
+				errs = append(errs, fmt.Errorf("args.Services[%q].SecretArns: %q is not a secret or parameter ARN in %s, account %s",
+					svc, arn, cfg.Region, cfg.AccountID))
+			}
+		}
+	}
+	if a.Site.BucketArn == nil || a.Site.DistributionArn == nil {
+		errs = append(errs, errors.New("args.Site.BucketArn and args.Site.DistributionArn are required"))
+	}
+	sort.Slice(errs, func(i, j int) bool { return errs[i].Error() < errs[j].Error() })
+	return errors.Join(errs...)
+}
+
+// identityRoles lists the roles of the environment with their trust and
+// policies.
+func identityRoles(cfg *Config, args *IdentityArgs) []identityRole {
+	prefix := cfg.GitHub.SubjectPrefix()
+	gated := githubTrust{subjects: []string{prefix + ":environment:" + cfg.Environment}}
+	deploy := gated
+	if !cfg.IsProd() {
+		// A narrow, configured convenience for dev only (DecodeConfig
+		// refuses it on prod): pushes to these branches may deploy dev
+		// without going through the environment.
+		for _, p := range cfg.GitHub.DevBranchPatterns {
+			deploy.patterns = append(deploy.patterns, prefix+":ref:refs/heads/"+p)
+		}
+	}
+	state := cfg.Identity
+	var roles []identityRole
+	for _, svc := range Services {
+		t := args.Services[svc]
+		scope := deployScope{
+			region: cfg.Region, account: cfg.AccountID,
+			family: t.TaskDefinitionFamily, migrationFamily: t.MigrationFamily,
+			secretArns: slices.Clone(t.SecretArns),
+		}
+		policies := []identityPolicy{{
+			suffix: "access",
+			inputs: []any{args.ClusterArn, t.RepositoryArn, t.ServiceArn, t.TaskRoleArn, t.ExecutionRoleArn, t.LogGroupArn},
+			build: func(v []string) PolicyDocument {
+				s := scope
+				s.cluster, s.repository, s.service, s.taskRole, s.executionRole, s.logGroup = v[0], v[1], v[2], v[3], v[4], v[5]
+				return serviceDeployPolicy(s)
+			},
+		}}
+		roles = append(roles, identityRole{
+			pipeline:    svc,
+			tag:         svc + "-deploy",
+			name:        cfg.Name(svc, "deploy"),
+			description: fmt.Sprintf("GitHub Actions: releases of the %s service to %s", svc, cfg.Environment),
+			trust:       deploy,
+			policies:    appendStatePolicy(policies, state, stateReadWrite),
+		})
+	}
+	roles = append(roles,
+		identityRole{
+			pipeline:    PipelineFrontend,
+			tag:         PipelineFrontend + "-deploy",
+			name:        cfg.Name(PipelineFrontend, "deploy"),
+			description: "GitHub Actions: frontend publishes to " + cfg.Environment,
+			trust:       deploy,
+			policies: appendStatePolicy([]identityPolicy{{
+				suffix: "access",
+				inputs: []any{args.Site.BucketArn, args.Site.DistributionArn},
+				build:  func(v []string) PolicyDocument { return frontendDeployPolicy(v[0], v[1]) },
+			}}, state, stateRead),
+		},
+		identityRole{
+			pipeline:    PipelineInfra,
+			tag:         pipelineTagInfra,
+			name:        cfg.Name(PipelineInfra),
+			description: "GitHub Actions: pulumi up of the whole " + cfg.Environment + " stack (approval-gated environment only)",
+			trust:       gated,
+			policies: appendStatePolicy([]identityPolicy{{
+				suffix: "access",
+				build:  func(v []string) PolicyDocument { return infraPolicy(cfg, v[len(v)-1]) },
+			}}, state, stateReadWrite),
+		},
+		identityRole{
+			pipeline:    PipelinePreview,
+			tag:         pipelineTagPreview,
+			name:        cfg.Name(PipelinePreview),
+			description: "GitHub Actions: read-only pulumi preview of " + cfg.Environment + " on pull requests",
+			trust:       githubTrust{subjects: []string{prefix + ":pull_request"}},
+			policies: appendStatePolicy([]identityPolicy{{
+				suffix: "access",
+				build:  func([]string) PolicyDocument { return previewPolicy() },
+			}}, state, stateRead),
+		},
+	)
+	return roles
+}
+
+// githubTrustPolicy lets jobs of the configured repository assume a role
+// with their OIDC token: always for the audience configure-aws-credentials
+// requests, and only for exactly the listed subjects (or, separately, the
+// branch patterns).
+func githubTrustPolicy(providerArn string, t githubTrust) PolicyDocument {
+	aud := GitHubOIDCHost + ":aud"
+	sub := GitHubOIDCHost + ":sub"
+	statement := func(sid, op string, subjects []string) Statement {
+		var subValue any = subjects
+		if len(subjects) == 1 {
+			subValue = subjects[0]
+		}
+		cond := map[string]map[string]any{"StringEquals": {aud: GitHubOIDCAudience}}
+		if op == "StringEquals" {
+			cond[op][sub] = subValue
+		} else {
+			cond[op] = map[string]any{sub: subValue}
+		}
+		return Statement{
+			Sid:       sid,
+			Effect:    "Allow",
+			Principal: map[string]StringOrList{"Federated": {providerArn}},
+			Action:    StringOrList{"sts:AssumeRoleWithWebIdentity"},
+			Condition: cond,
+		}
+	}
+	doc := NewPolicyDocument(statement("GitHubJobs", "StringEquals", t.subjects))
+	if len(t.patterns) > 0 {
+		doc.Statement = append(doc.Statement, statement("GitHubDevBranches", "StringLike", t.patterns))
+	}
+	return doc
+}
+
+// deployScope holds the resolved ARNs one service deploy role is scoped to.
+type deployScope struct {
+	region, account                   string
+	cluster, repository, service      string
+	taskRole, executionRole, logGroup string
+	family, migrationFamily           string
+	secretArns                        []string
+}
+
+// serviceDeployPolicy is what a release of one service does, and nothing
+// else: push its image, register its task definitions, point its service at
+// them, run its migration task in its cluster, and read what the release
+// checks.
+//
+// elasticloadbalancing:DescribeTargetHealth is deliberately absent: it
+// cannot be scoped to a target group, and Resource "*" is reserved for the
+// three ECR/ECS actions that need it. The failure bundle records that
+// target health was not readable; the service's events, which the role can
+// read, already carry the load balancer's health-check failures and their
+// reasons.
+func serviceDeployPolicy(s deployScope) PolicyDocument {
+	clusterName := s.cluster[strings.LastIndex(s.cluster, "/")+1:]
+	tasks := fmt.Sprintf("arn:aws:ecs:%s:%s:task/%s/*", s.region, s.account, clusterName)
+	family := func(f string) string {
+		return fmt.Sprintf("arn:aws:ecs:%s:%s:task-definition/%s:*", s.region, s.account, f)
+	}
+	inCluster := map[string]map[string]any{"ArnEquals": {"ecs:cluster": s.cluster}}
+
+	tagged := StringOrList{family(s.family)}
+	createActions := []string{"RegisterTaskDefinition"}
+	if s.migrationFamily != "" {
+		tagged = append(tagged, family(s.migrationFamily), tasks)
+		createActions = append(createActions, "RunTask")
+	}
+	doc := NewPolicyDocument(
+		// The registry login token cannot be scoped to a repository.
+		Statement{Sid: "EcrLogin", Effect: "Allow", Action: StringOrList{"ecr:GetAuthorizationToken"}, Resource: StringOrList{"*"}},
+		Statement{Sid: "EcrPushOwnRepository", Effect: "Allow", Action: StringOrList{
+			"ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:CompleteLayerUpload",
+			"ecr:GetDownloadUrlForLayer", "ecr:InitiateLayerUpload", "ecr:PutImage", "ecr:UploadLayerPart",
+		}, Resource: StringOrList{s.repository}},
+		// Task definitions cannot be scoped: ECS authorizes these two on "*".
+		Statement{Sid: "EcsTaskDefinitions", Effect: "Allow", Action: StringOrList{
+			"ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition",
+		}, Resource: StringOrList{"*"}},
+		// Registering a tagged task definition (the provider's default tags)
+		// and running a tagged task also need ecs:TagResource, on the
+		// resource being created only.
+		Statement{Sid: "EcsTagOnCreate", Effect: "Allow", Action: StringOrList{"ecs:TagResource"}, Resource: tagged,
+			Condition: map[string]map[string]any{"StringEquals": {"ecs:CreateAction": createActions}}},
+		Statement{Sid: "EcsOwnService", Effect: "Allow", Action: StringOrList{
+			"ecs:DescribeServices", "ecs:UpdateService",
+		}, Resource: StringOrList{s.service}},
+		// Verification lists the service's tasks; ECS authorizes ListTasks
+		// on the cluster's container instances.
+		Statement{Sid: "EcsListClusterTasks", Effect: "Allow", Action: StringOrList{"ecs:ListTasks"},
+			Resource:  StringOrList{fmt.Sprintf("arn:aws:ecs:%s:%s:container-instance/%s/*", s.region, s.account, clusterName)},
+			Condition: inCluster},
+		Statement{Sid: "EcsClusterTasks", Effect: "Allow", Action: StringOrList{"ecs:DescribeTasks", "ecs:StopTask"},
+			Resource: StringOrList{tasks}},
+	)
+	if s.migrationFamily != "" {
+		doc.Statement = append(doc.Statement, Statement{
+			Sid: "EcsRunMigration", Effect: "Allow", Action: StringOrList{"ecs:RunTask"},
+			Resource: StringOrList{family(s.migrationFamily)}, Condition: inCluster,
+		})
+	}
+	doc.Statement = append(doc.Statement,
+		// Registering a task definition passes its roles to ECS tasks.
+		Statement{Sid: "PassOwnTaskRoles", Effect: "Allow", Action: StringOrList{"iam:PassRole"},
+			Resource:  StringOrList{s.taskRole, s.executionRole},
+			Condition: map[string]map[string]any{"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}},
+		Statement{Sid: "ReadOwnLogs", Effect: "Allow", Action: StringOrList{
+			"logs:DescribeLogStreams", "logs:FilterLogEvents", "logs:GetLogEvents",
+		}, Resource: StringOrList{s.logGroup + ":*"}},
+	)
+	var secrets, parameters StringOrList
+	for _, arn := range identitySortedUnique(s.secretArns) {
+		if strings.HasPrefix(arn, "arn:aws:ssm:") {
+			parameters = append(parameters, arn)
+		} else {
+			secrets = append(secrets, arn)
+		}
+	}
+	if len(secrets) > 0 {
+		doc.Statement = append(doc.Statement, Statement{Sid: "ReadOwnSecrets", Effect: "Allow", Action: StringOrList{
+			"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue",
+		}, Resource: secrets})
+	}
+	if len(parameters) > 0 {
+		doc.Statement = append(doc.Statement, Statement{Sid: "ReadOwnParameters", Effect: "Allow",
+			Action: StringOrList{"ssm:GetParameters"}, Resource: parameters})
+	}
+	return doc
+}
+
+// frontendDeployPolicy lets the publisher upload, list and delete the
+// site's objects and invalidate its distribution.
+func frontendDeployPolicy(bucketArn, distributionArn string) PolicyDocument {
+	return NewPolicyDocument(
+		Statement{Sid: "ListSiteBucket", Effect: "Allow", Action: StringOrList{"s3:ListBucket"}, Resource: StringOrList{bucketArn}},
+		Statement{Sid: "WriteSiteObjects", Effect: "Allow", Action: StringOrList{
+			"s3:DeleteObject", "s3:GetObject", "s3:PutObject",
+		}, Resource: StringOrList{bucketArn + "/*"}},
+		Statement{Sid: "InvalidateSite", Effect: "Allow", Action: StringOrList{
+			"cloudfront:CreateInvalidation", "cloudfront:GetInvalidation",
+		}, Resource: StringOrList{distributionArn}},
+	)
+}
+
+// State access levels.
+const (
+	stateRead      = false
+	stateReadWrite = true
+)
+
+// appendStatePolicy adds access to the Pulumi state backend, when the
+// config names one. Roles that run `pulumi up` write checkpoints, history
+// and locks; the others only read the stack (outputs, config, preview).
+func appendStatePolicy(policies []identityPolicy, id Identity, write bool) []identityPolicy {
+	if id.StateBucket == "" {
+		return policies
+	}
+	return append(policies, identityPolicy{
+		suffix: "state",
+		build:  func([]string) PolicyDocument { return statePolicy(id.StateBucket, id.StateKMSKeyArn, write) },
+	})
+}
+
+// statePolicy reads (and, with write, updates) the stacks under the
+// backend's .pulumi/ prefix, and uses the key that encrypts them.
+func statePolicy(bucket, keyArn string, write bool) PolicyDocument {
+	objects := StringOrList{"s3:GetObject"}
+	keyActions := StringOrList{"kms:Decrypt"}
+	if write {
+		objects = StringOrList{"s3:DeleteObject", "s3:GetObject", "s3:PutObject"}
+		keyActions = StringOrList{"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"}
+	}
+	doc := NewPolicyDocument(
+		Statement{Sid: "ListState", Effect: "Allow", Action: StringOrList{"s3:ListBucket"}, Resource: StringOrList{"arn:aws:s3:::" + bucket}},
+		Statement{Sid: "StackState", Effect: "Allow", Action: objects, Resource: StringOrList{"arn:aws:s3:::" + bucket + "/.pulumi/*"}},
+	)
+	if keyArn != "" {
+		doc.Statement = append(doc.Statement, Statement{Sid: "StateKey", Effect: "Allow", Action: keyActions, Resource: StringOrList{keyArn}})
+	}
+	return doc
+}
+
+// infraPolicy is what `pulumi up` of this program needs: create, change
+// and delete every resource it declares. It is broad by necessity, and
+// bounded three ways:
+//
+//   - reach: only jobs in the stack's approval-gated GitHub environment can
+//     assume the role (never a pull request or a branch push);
+//   - place: write access is limited to this account and region for the
+//     regional services (EC2 networking, load balancing, ECS, ECR, logs),
+//     to this account's CloudFront, and to the site bucket by name;
+//   - IAM: only roles and policies named after this environment
+//     ("experts-<env>-*"), passed only to ECS tasks, plus this stack's
+//     OIDC provider and the service-linked roles its services need.
+//
+// Those IAM rights include the infra role's own policies: the program
+// manages the role it runs as, so changing them is a reviewed change of
+// this program that the environment's approval gates. Reads that cannot be
+// scoped (Describe/List/Get of metadata) are on "*"; object and secret
+// data is never readable through them.
+func infraPolicy(cfg *Config, providerArn string) PolicyDocument {
+	r, a := cfg.Region, cfg.AccountID
+	envRoles := fmt.Sprintf("arn:aws:iam::%s:role/%s-*", a, cfg.Name())
+	envPolicies := fmt.Sprintf("arn:aws:iam::%s:policy/%s-*", a, cfg.Name())
+	doc := NewPolicyDocument(
+		Statement{Sid: "ReadMetadata", Effect: "Allow", Action: StringOrList{
+			"cloudfront:DescribeFunction", "cloudfront:GetCachePolicy", "cloudfront:GetDistribution", "cloudfront:GetDistributionConfig",
+			"cloudfront:GetOriginAccessControl", "cloudfront:GetOriginRequestPolicy", "cloudfront:GetResponseHeadersPolicy",
+			"cloudfront:List*",
+			"ec2:Describe*",
+			"ecr:DescribeImages", "ecr:DescribeRegistry", "ecr:DescribeRepositories", "ecr:GetAuthorizationToken",
+			"ecr:GetLifecyclePolicy", "ecr:GetRegistryPolicy", "ecr:GetRepositoryPolicy", "ecr:ListTagsForResource",
+			"ecs:Describe*", "ecs:List*",
+			"elasticloadbalancing:Describe*",
+			"logs:DescribeLogGroups", "logs:ListTagsForResource", "logs:ListTagsLogGroup",
+		}, Resource: StringOrList{"*"}},
+		Statement{Sid: "Network", Effect: "Allow", Action: StringOrList{"ec2:*"},
+			Resource: StringOrList{fmt.Sprintf("arn:aws:ec2:%s:%s:*", r, a)}},
+		Statement{Sid: "LoadBalancing", Effect: "Allow", Action: StringOrList{"elasticloadbalancing:*"},
+			Resource: StringOrList{fmt.Sprintf("arn:aws:elasticloadbalancing:%s:%s:*", r, a)}},
+		Statement{Sid: "Containers", Effect: "Allow", Action: StringOrList{"ecs:*"},
+			Resource: StringOrList{fmt.Sprintf("arn:aws:ecs:%s:%s:*", r, a)}},
+		Statement{Sid: "Registry", Effect: "Allow", Action: StringOrList{"ecr:*"},
+			Resource: StringOrList{fmt.Sprintf("arn:aws:ecr:%s:%s:repository/*", r, a)}},
+		Statement{Sid: "Logs", Effect: "Allow", Action: StringOrList{"logs:*"},
+			Resource: StringOrList{fmt.Sprintf("arn:aws:logs:%s:%s:log-group:*", r, a)}},
+		Statement{Sid: "SiteBucket", Effect: "Allow", Action: StringOrList{"s3:*"},
+			Resource: StringOrList{"arn:aws:s3:::" + cfg.Site.BucketName}},
+		Statement{Sid: "Distribution", Effect: "Allow", Action: StringOrList{"cloudfront:*"},
+			Resource: StringOrList{fmt.Sprintf("arn:aws:cloudfront::%s:*", a)}},
+		Statement{Sid: "Certificates", Effect: "Allow", Action: StringOrList{"acm:DescribeCertificate", "acm:ListTagsForCertificate"},
+			Resource: StringOrList{cfg.Domain.CertificateArn, cfg.Domain.SiteCertificateArn}},
+		Statement{Sid: "EnvironmentRoles", Effect: "Allow", Action: StringOrList{
+			"iam:AttachRolePolicy", "iam:CreateRole", "iam:DeleteRole", "iam:DeleteRolePolicy", "iam:DetachRolePolicy",
+			"iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole",
+			"iam:ListRolePolicies", "iam:ListRoleTags", "iam:PutRolePolicy", "iam:TagRole", "iam:UntagRole",
+			"iam:UpdateAssumeRolePolicy", "iam:UpdateRole", "iam:UpdateRoleDescription",
+		}, Resource: StringOrList{envRoles}},
+		Statement{Sid: "EnvironmentPolicies", Effect: "Allow", Action: StringOrList{
+			"iam:CreatePolicy", "iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:GetPolicy",
+			"iam:GetPolicyVersion", "iam:ListPolicyTags", "iam:ListPolicyVersions", "iam:TagPolicy", "iam:UntagPolicy",
+		}, Resource: StringOrList{envPolicies}},
+		Statement{Sid: "PassEnvironmentRolesToTasks", Effect: "Allow", Action: StringOrList{"iam:PassRole"},
+			Resource:  StringOrList{envRoles},
+			Condition: map[string]map[string]any{"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}},
+	)
+	linked := []string{"ecs.amazonaws.com", "elasticloadbalancing.amazonaws.com"}
+	if cfg.Registry.ReplicateToAccountID != "" {
+		linked = append(linked, "replication.ecr.amazonaws.com")
+	}
+	doc.Statement = append(doc.Statement, Statement{Sid: "ServiceLinkedRoles", Effect: "Allow",
+		Action:    StringOrList{"iam:CreateServiceLinkedRole"},
+		Resource:  StringOrList{fmt.Sprintf("arn:aws:iam::%s:role/aws-service-role/*", a)},
+		Condition: map[string]map[string]any{"StringEquals": {"iam:AWSServiceName": linked}}})
+	if cfg.Identity.OIDCProviderArn == "" {
+		doc.Statement = append(doc.Statement, Statement{Sid: "GitHubProvider", Effect: "Allow", Action: StringOrList{
+			"iam:AddClientIDToOpenIDConnectProvider", "iam:CreateOpenIDConnectProvider", "iam:DeleteOpenIDConnectProvider",
+			"iam:GetOpenIDConnectProvider", "iam:ListOpenIDConnectProviderTags", "iam:RemoveClientIDFromOpenIDConnectProvider",
+			"iam:TagOpenIDConnectProvider", "iam:UntagOpenIDConnectProvider", "iam:UpdateOpenIDConnectProviderThumbprint",
+		}, Resource: StringOrList{providerArn}})
+	}
+	// The registry's replication settings, where this environment
+	// replicates or receives images, are account-level writes that IAM
+	// authorizes only on "*". (Task definitions are never deregistered:
+	// replaced revisions stay for rollbacks.)
+	var accountLevel StringOrList
+	if cfg.Registry.ReplicateToAccountID != "" {
+		accountLevel = append(accountLevel, "ecr:PutReplicationConfiguration")
+	}
+	if cfg.Registry.AcceptReplicationFromAccountID != "" {
+		accountLevel = append(accountLevel, "ecr:DeleteRegistryPolicy", "ecr:PutRegistryPolicy")
+	}
+	if len(accountLevel) > 0 {
+		doc.Statement = append(doc.Statement, Statement{Sid: "RegistryReplication", Effect: "Allow", Action: accountLevel, Resource: StringOrList{"*"}})
+	}
+	return doc
+}
+
+// previewPolicy reads the metadata `pulumi preview` (and its --refresh)
+// compares against: Describe/List/Get of the services this program uses.
+// It grants no object, secret, parameter, log or image data.
+func previewPolicy() PolicyDocument {
+	return NewPolicyDocument(Statement{Sid: "ReadMetadata", Effect: "Allow", Action: StringOrList{
+		"acm:DescribeCertificate", "acm:ListTagsForCertificate",
+		"cloudfront:DescribeFunction", "cloudfront:GetCachePolicy", "cloudfront:GetDistribution", "cloudfront:GetDistributionConfig",
+		"cloudfront:GetOriginAccessControl", "cloudfront:GetOriginRequestPolicy", "cloudfront:GetResponseHeadersPolicy",
+		"cloudfront:ListTagsForResource",
+		"ec2:Describe*",
+		"ecr:DescribeRegistry", "ecr:DescribeRepositories", "ecr:GetAuthorizationToken", "ecr:GetLifecyclePolicy",
+		"ecr:GetRegistryPolicy", "ecr:GetRepositoryPolicy", "ecr:ListTagsForResource",
+		"ecs:Describe*", "ecs:List*",
+		"elasticloadbalancing:Describe*",
+		"iam:GetOpenIDConnectProvider", "iam:GetPolicy", "iam:GetPolicyVersion", "iam:GetRole", "iam:GetRolePolicy",
+		"iam:ListAttachedRolePolicies", "iam:ListRolePolicies", "iam:ListRoleTags",
+		"logs:DescribeLogGroups", "logs:ListTagsForResource", "logs:ListTagsLogGroup",
+		"s3:GetAccelerateConfiguration", "s3:GetBucket*", "s3:GetEncryptionConfiguration", "s3:GetLifecycleConfiguration",
+		"s3:GetReplicationConfiguration",
+	}, Resource: StringOrList{"*"}})
+}
+
+func identitySortedUnique(values []string) []string {
+	out := slices.Clone(values)
+	sort.Strings(out)
+	return slices.Compact(out)
+}
+
+// Rule names of the identity's mandatory policy rules.
+const (
+	RuleGitHubTrustAudSub       = "github-trust-has-aud-and-sub"
+	RuleGitHubNoWildcardSub     = "github-trust-no-wildcard-sub"
+	RuleGitHubSubjectFits       = "github-trust-subject-fits-pipeline"
+	RuleGitHubResourceStar      = "github-roles-resource-star-limited"
+	RuleDeployRolesExactActions = "deploy-roles-exact-actions"
+	RulePassRoleScoped          = "passrole-scoped-to-service"
+	RuleGitHubInlinePolicies    = "github-roles-inline-policies-only"
+)
+
+// Type tokens the identity rules look at.
+const (
+	identityRoleType             = "aws:iam/role:Role"
+	identityRolePolicyType       = "aws:iam/rolePolicy:RolePolicy"
+	identityPolicyType           = "aws:iam/policy:Policy"
+	identityUserPolicyType       = "aws:iam/userPolicy:UserPolicy"
+	identityGroupPolicyType      = "aws:iam/groupPolicy:GroupPolicy"
+	identityRoleAttachmentType   = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+	identityPolicyAttachmentType = "aws:iam/policyAttachment:PolicyAttachment"
+)
+
+// identityStarActions are the only actions any GitHub role may hold on
+// Resource "*": AWS cannot scope them to a resource.
+var identityStarActions = []string{"ecr:GetAuthorizationToken", "ecs:RegisterTaskDefinition", "ecs:DescribeTaskDefinition"}
+
+// identityInfraStarActions are the account-level writes the infra role may
+// hold on "*" (IAM authorizes them on nothing else), besides metadata reads.
+var identityInfraStarActions = []string{"ecr:PutReplicationConfiguration", "ecr:PutRegistryPolicy", "ecr:DeleteRegistryPolicy"}
+
+// identityDataReads are Describe/Get/List actions that return data or
+// credentials rather than metadata: a "read-only" grant on "*" must not
+// cover them.
+var identityDataReads = []string{
+	"athena:GetQueryResults", "cloudfront:GetFunction", "codeartifact:GetAuthorizationToken", "codecommit:GetBlob",
+	"codecommit:GetFile", "dynamodb:GetItem", "dynamodb:GetRecords", "ec2:GetConsoleOutput", "ec2:GetConsoleScreenshot",
+	"ec2:GetPasswordData", "ecr:GetDownloadUrlForLayer", "ecr-public:GetAuthorizationToken", "kinesis:GetRecords",
+	"lambda:GetFunction", "logs:GetLogEvents", "logs:GetLogRecord", "logs:GetQueryResults", "s3:GetObject",
+	"s3:GetObjectVersion", "s3:ListBucket", "s3:ListBucketVersions", "secretsmanager:GetSecretValue", "ssm:GetParameter",
+	"ssm:GetParameterHistory", "ssm:GetParameters", "ssm:GetParametersByPath", "sts:GetFederationToken",
+	"sts:GetServiceBearerToken", "sts:GetSessionToken",
+}
+
+// Kinds of GitHub roles, from PipelineTagKey; anything else is a deploy
+// role, the strictest kind.
+const (
+	githubKindDeploy  = "deploy"
+	githubKindInfra   = "infra"
+	githubKindPreview = "preview"
+)
+
+var identityRules = []policy.Rule{
+	{
+		Name: RuleGitHubTrustAudSub,
+		Description: "Every web-identity trust statement requires the audience (StringEquals, sts.amazonaws.com for GitHub) " +
+			"and the subject (StringEquals or StringLike): without a sub condition any GitHub repository could assume the role.",
+		Enforcement: policy.Mandatory,
+		Types:       []string{identityRoleType},
+		Check: func(_ *policy.Stack, r policy.Resource) []string {
+			doc, ok, err := identityRoleTrust(r)
+			if err != nil {
+				return []string{err.Error()}
+			}
+			if !ok {
+				return nil
+			}
+			var out []string
+			for i, st := range doc.Statement {
+				if !identityIsWebIdentity(st) {
+					continue
+				}
+				label := identityStatementLabel(i, st)
+				hosts := identityFederatedHosts(st)
+				if len(hosts) == 0 {
+					out = append(out, label+" allows sts:AssumeRoleWithWebIdentity without a Federated principal")
+				}
+				for _, host := range hosts {
+					out = append(out, identityCheckAudSub(label, host, st.Condition)...)
+				}
+			}
+			return out
+		},
+	},
+	{
+		Name: RuleGitHubNoWildcardSub,
+		Description: "Prod trusts exact subjects only (no StringLike, no wildcard); elsewhere a wildcard may only end a branch " +
+			"name after a fixed prefix (repo:OWNER/REPO:ref:refs/heads/PREFIX*), never stand for the owner, repository or claim.",
+		Enforcement: policy.Mandatory,
+		Types:       []string{identityRoleType},
+		Check: func(s *policy.Stack, r policy.Resource) []string {
+			doc, ok, err := identityRoleTrust(r)
+			if err != nil || !ok {
+				return nil // reported by the aud/sub rule
+			}
+			var out []string
+			for i, st := range doc.Statement {
+				if !identityIsWebIdentity(st) {
+					continue
+				}
+				label := identityStatementLabel(i, st)
+				for _, host := range identityFederatedHosts(st) {
+					for op, values := range identityConditionOps(st.Condition, host+":sub") {
+						if s.IsProd() && op == "StringLike" {
+							out = append(out, fmt.Sprintf("%s matches %s:sub with StringLike in prod: prod trusts exact subjects only", label, host))
+						}
+						for _, v := range values {
+							wild := strings.ContainsAny(v, "*?")
+							switch {
+							case wild && s.IsProd():
+								out = append(out, fmt.Sprintf("%s trusts the wildcard subject %q in prod: prod trusts exact subjects only", label, v))
+							case wild && !identityBranchGlob.MatchString(v):
+								out = append(out, fmt.Sprintf("%s trusts the wildcard subject %q: a wildcard may only end a branch name "+
+									"after a fixed prefix (repo:OWNER/REPO:ref:refs/heads/PREFIX*)", label, v))
+							}
+						}
+					}
+				}
+			}
+			sort.Strings(out)
+			return out
+		},
+	},
+	{
+		Name: RuleGitHubSubjectFits,
+		Description: "The preview role trusts pull requests only; the infra role only its approval-gated environment; deploy " +
+			"roles their environment and, in dev only, configured branches. Nothing else reaches any of them.",
+		Enforcement: policy.Mandatory,
+		Types:       []string{identityRoleType},
+		Check: func(s *policy.Stack, r policy.Resource) []string {
+			role, ok := identityGitHubRoleOf(r)
+			if !ok {
+				return nil
+			}
+			var out []string
+			for i, st := range role.trust.Statement {
+				if !identityIsWebIdentity(st) {
+					continue
+				}
+				label := identityStatementLabel(i, st)
+				for _, host := range identityFederatedHosts(st) {
+					for op, values := range identityConditionOps(st.Condition, host+":sub") {
+						for _, v := range values {
+							if msg := identitySubjectProblem(role.kind, s.IsProd(), op, v); msg != "" {
+								out = append(out, label+": "+msg)
+							}
+						}
+					}
+				}
+			}
+			sort.Strings(out)
+			return out
+		},
+	},
+	{
+		Name: RuleGitHubResourceStar,
+		Description: `GitHub roles hold Resource "*" only for ecr:GetAuthorizationToken, ecs:RegisterTaskDefinition and ` +
+			`ecs:DescribeTaskDefinition; the preview and infra roles also for metadata reads (never object, secret or log data), ` +
+			"and the infra role for the few account-level writes IAM cannot scope. No NotAction or NotResource.",
+		Enforcement: policy.Mandatory,
+		CheckStack: func(s *policy.Stack) []policy.Violation {
+			var out []policy.Violation
+			for _, role := range identityGitHubRoles(s) {
+				for _, d := range identityRoleDocuments(s, role, &out) {
+					for i, st := range d.doc.Statement {
+						if !strings.EqualFold(st.Effect, "Allow") {
+							continue
+						}
+						label := fmt.Sprintf("%s of role %s, %s", d.label, role.name, identityStatementLabel(i, st))
+						if len(st.NotAction) > 0 {
+							out = append(out, policy.Violation{URN: d.urn, Message: label + " uses NotAction: it grants every other action; list the actions"})
+						}
+						if len(st.NotResource) > 0 {
+							out = append(out, policy.Violation{URN: d.urn, Message: label + " uses NotResource: it applies to every other resource; list the resources"})
+						}
+						if !slices.Contains(st.Resource, "*") {
+							continue
+						}
+						for _, action := range st.Action {
+							if !identityStarAllowed(role.kind, action) {
+								out = append(out, policy.Violation{URN: d.urn, Message: fmt.Sprintf(
+									`%s grants %s on Resource "*": scope it to the ARNs it needs`, label, action)})
+							}
+						}
+					}
+				}
+			}
+			return out
+		},
+	},
+	{
+		Name:        RuleDeployRolesExactActions,
+		Description: `Deploy roles list exact actions: no Action "*", no "service:*", no wildcard, no NotAction.`,
+		Enforcement: policy.Mandatory,
+		CheckStack: func(s *policy.Stack) []policy.Violation {
+			var out []policy.Violation
+			for _, role := range identityGitHubRoles(s) {
+				if role.kind != githubKindDeploy {
+					continue
+				}
+				for _, d := range identityRoleDocuments(s, role, &out) {
+					for i, st := range d.doc.Statement {
+						if !strings.EqualFold(st.Effect, "Allow") {
+							continue
+						}
+						label := fmt.Sprintf("%s of deploy role %s, %s", d.label, role.name, identityStatementLabel(i, st))
+						if len(st.NotAction) > 0 {
+							out = append(out, policy.Violation{URN: d.urn, Message: label + " uses NotAction: list the exact actions"})
+						}
+						for _, action := range st.Action {
+							service, name, _ := strings.Cut(action, ":")
+							switch {
+							case action == "*":
+								out = append(out, policy.Violation{URN: d.urn, Message: label + ` grants Action "*": every action of every service`})
+							case name == "*":
+								out = append(out, policy.Violation{URN: d.urn, Message: fmt.Sprintf("%s grants %s: every action of %s", label, action, service)})
+							case strings.ContainsAny(action, "*?"):
+								out = append(out, policy.Violation{URN: d.urn, Message: fmt.Sprintf("%s grants the wildcard action %s: list the exact actions", label, action)})
+							}
+						}
+					}
+				}
+			}
+			return out
+		},
+	},
+	{
+		Name: RulePassRoleScoped,
+		Description: `iam:PassRole is never granted on "*" or on every role, and always with an iam:PassedToService condition ` +
+			"naming the service the roles are for.",
+		Enforcement: policy.Mandatory,
+		Types: []string{identityRoleType, identityRolePolicyType, identityPolicyType, identityUserPolicyType,
+			identityGroupPolicyType},
+		Check: func(_ *policy.Stack, r policy.Resource) []string {
+			var out []string
+			for _, d := range identityDocumentsOf(r, &out) {
+				for i, st := range d.doc.Statement {
+					if !strings.EqualFold(st.Effect, "Allow") || !identityGrantsPassRole(st) {
+						continue
+					}
+					label := fmt.Sprintf("%s, %s", d.label, identityStatementLabel(i, st))
+					if len(st.NotResource) > 0 {
+						out = append(out, label+" grants iam:PassRole with NotResource: list the role ARNs")
+					}
+					for _, res := range st.Resource {
+						if res == "*" || strings.HasSuffix(res, ":role/*") || strings.HasSuffix(res, ":*") {
+							out = append(out, fmt.Sprintf("%s grants iam:PassRole on %q: every role; list the role ARNs", label, res))
+						}
+					}
+					if !identityHasPassedToService(st.Condition) {
+						out = append(out, label+" grants iam:PassRole without an iam:PassedToService condition (StringEquals, such as ecs-tasks.amazonaws.com)")
+					}
+				}
+			}
+			return out
+		},
+	},
+	{
+		Name: RuleGitHubInlinePolicies,
+		Description: "GitHub roles are named and carry only inline policies of this stack, so that every statement they " +
+			"hold is reviewed and checked here; managed policy attachments are refused.",
+		Enforcement: policy.Mandatory,
+		CheckStack: func(s *policy.Stack) []policy.Violation {
+			var out []policy.Violation
+			for _, role := range identityGitHubRoles(s) {
+				if role.name == "" {
+					out = append(out, policy.Violation{URN: role.res.URN, Message: "GitHub role has no explicit name: its policies cannot be matched and checked"})
+					continue
+				}
+				for _, arn := range identityStrings(role.res.Inputs["managedPolicyArns"]) {
+					out = append(out, policy.Violation{URN: role.res.URN, Message: fmt.Sprintf(
+						"GitHub role %s attaches the managed policy %s: use an inline policy of this stack", role.name, arn)})
+				}
+				for _, r := range s.Resources {
+					attached := false
+					switch r.Type {
+					case identityRoleAttachmentType:
+						attached = r.Inputs["role"] == role.name
+					case identityPolicyAttachmentType:
+						attached = slices.Contains(identityStrings(r.Inputs["roles"]), role.name)
+					}
+					if attached {
+						out = append(out, policy.Violation{URN: r.URN, Message: fmt.Sprintf(
+							"attaches the managed policy %v to GitHub role %s: use an inline policy of this stack", r.Inputs["policyArn"], role.name)})
+					}
+				}
+			}
+			return out
+		},
+	},
+}
+
+// identityBranchGlob is the only wildcard subject allowed (outside prod):
+// a branch name prefix of the named repository.
+var identityBranchGlob = regexp.MustCompile(`^repo:[^*?:]+:ref:refs/heads/[^*?]+\*$`)
+
+// identityGitHubRole is a role that GitHub Actions can assume, as the rules
+// see it.
+type identityGitHubRole struct {
+	res   policy.Resource
+	name  string
+	kind  string
+	trust PolicyDocument
+}
+
+// identityGitHubRoles returns the stack's roles whose trust admits
+// GitHub's OIDC provider.
+func identityGitHubRoles(s *policy.Stack) []identityGitHubRole {
+	var out []identityGitHubRole
+	for _, r := range s.OfType(identityRoleType) {
+		if role, ok := identityGitHubRoleOf(r); ok {
+			out = append(out, role)
+		}
+	}
+	return out
+}
+
+func identityGitHubRoleOf(r policy.Resource) (identityGitHubRole, bool) {
+	if r.Type != identityRoleType {
+		return identityGitHubRole{}, false
+	}
+	doc, ok, err := identityRoleTrust(r)
+	if err != nil || !ok {
+		return identityGitHubRole{}, false
+	}
+	github := false
+	for _, st := range doc.Statement {
+		if identityIsWebIdentity(st) && slices.Contains(identityFederatedHosts(st), GitHubOIDCHost) {
+			github = true
+		}
+	}
+	if !github {
+		return identityGitHubRole{}, false
+	}
+	name, _ := r.Inputs["name"].(string)
+	kind := githubKindDeploy
+	if tags, ok := r.Inputs["tags"].(map[string]any); ok {
+		switch tags[PipelineTagKey] {
+		case pipelineTagInfra:
+			kind = githubKindInfra
+		case pipelineTagPreview:
+			kind = githubKindPreview
+		}
+	}
+	return identityGitHubRole{res: r, name: name, kind: kind, trust: doc}, true
+}
+
+// identityRoleTrust parses a role's trust policy; ok is false while the
+// document is not known yet.
+func identityRoleTrust(r policy.Resource) (PolicyDocument, bool, error) {
+	text, ok := r.Inputs["assumeRolePolicy"].(string)
+	if !ok || text == "" || strings.HasPrefix(text, "[") {
+		return PolicyDocument{}, false, nil
+	}
+	doc, err := ParsePolicyDocument(text)
+	if err != nil {
+		return doc, false, fmt.Errorf("trust policy of %s: %w", r.Name, err)
+	}
+	return doc, true, nil
+}
+
+// identityDocument is one permissions policy as a rule sees it.
+type identityDocument struct {
+	urn, label string
+	doc        PolicyDocument
+}
+
+// identityDocumentsOf returns the permissions policies a resource holds:
+// the document of a policy resource, or a role's inline policies. Problems
+// parsing them are appended to problems.
+func identityDocumentsOf(r policy.Resource, problems *[]string) []identityDocument {
+	var texts []struct{ label, text string }
+	switch r.Type {
+	case identityRoleType:
+		list, _ := r.Inputs["inlinePolicies"].([]any)
+		for _, item := range list {
+			m, _ := item.(map[string]any)
+			text, _ := m["policy"].(string)
+			name, _ := m["name"].(string)
+			texts = append(texts, struct{ label, text string }{"inline policy " + name + " of " + r.Name, text})
+		}
+	default:
+		text, _ := r.Inputs["policy"].(string)
+		name, _ := r.Inputs["name"].(string)
+		texts = append(texts, struct{ label, text string }{"policy " + identityOr(name, r.Name), text})
+	}
+	var out []identityDocument
+	for _, t := range texts {
+		if t.text == "" || strings.HasPrefix(t.text, "[") {
+			continue // not known yet
+		}
+		doc, err := ParsePolicyDocument(t.text)
+		if err != nil {
+			*problems = append(*problems, fmt.Sprintf("%s: %v", t.label, err))
+			continue
+		}
+		out = append(out, identityDocument{urn: r.URN, label: t.label, doc: doc})
+	}
+	return out
+}
+
+// identityRoleDocuments returns the inline policies of a GitHub role:
+// RolePolicy resources naming it, and the role's own inlinePolicies.
+func identityRoleDocuments(s *policy.Stack, role identityGitHubRole, violations *[]policy.Violation) []identityDocument {
+	var problems []string
+	docs := identityDocumentsOf(role.res, &problems)
+	for _, r := range s.OfType(identityRolePolicyType) {
+		if role.name != "" && r.Inputs["role"] == role.name {
+			docs = append(docs, identityDocumentsOf(r, &problems)...)
+		}
+	}
+	for _, p := range problems {
+		*violations = append(*violations, policy.Violation{URN: role.res.URN, Message: p})
+	}
+	return docs
+}
+
+func identityOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// identityIsWebIdentity reports whether a trust statement admits web
+// identities: a Federated principal, or sts:AssumeRoleWithWebIdentity.
+func identityIsWebIdentity(st Statement) bool {
+	if !strings.EqualFold(st.Effect, "Allow") {
+		return false
+	}
+	for k := range st.Principal {
+		if strings.EqualFold(k, "Federated") {
+			return true
+		}
+	}
+	for _, a := range st.Action {
+		if identityGlobMatch(a, "sts:AssumeRoleWithWebIdentity") {
+			return true
+		}
+	}
+	return false
+}
+
+// identityFederatedHosts returns the issuers a statement trusts, as the
+// prefixes of their condition keys ("token.actions.githubusercontent.com").
+func identityFederatedHosts(st Statement) []string {
+	var out []string
+	for k, values := range st.Principal {
+		if !strings.EqualFold(k, "Federated") {
+			continue
+		}
+		for _, v := range values {
+			if _, host, ok := strings.Cut(v, ":oidc-provider/"); ok {
+				v = host
+			}
+			out = append(out, v)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// identityCheckAudSub checks the audience and subject conditions of one
+// web-identity statement for one issuer.
+func identityCheckAudSub(label, host string, cond map[string]map[string]any) []string {
+	var out []string
+	aud := identityConditionOps(cond, host+":aud")
+	sub := identityConditionOps(cond, host+":sub")
+	for _, op := range sortedKeys(aud) {
+		if op != "StringEquals" {
+			out = append(out, fmt.Sprintf("%s matches %s:aud with %s: use StringEquals", label, host, op))
+		}
+	}
+	for _, op := range sortedKeys(sub) {
+		if op != "StringEquals" && op != "StringLike" {
+			out = append(out, fmt.Sprintf("%s matches %s:sub with %s: use StringEquals (or StringLike)", label, host, op))
+		}
+	}
+	switch audValues := aud["StringEquals"]; {
+	case len(audValues) == 0:
+		out = append(out, fmt.Sprintf("%s has no StringEquals condition on %s:aud: tokens minted for any audience would be accepted", label, host))
+	case host == GitHubOIDCHost && (len(audValues) != 1 || audValues[0] != GitHubOIDCAudience):
+		out = append(out, fmt.Sprintf("%s requires %s:aud %v: it must be exactly %s", label, host, audValues, GitHubOIDCAudience))
+	}
+	subValues := append(slices.Clone(sub["StringEquals"]), sub["StringLike"]...)
+	if len(subValues) == 0 {
+		out = append(out, fmt.Sprintf("%s has no condition on %s:sub: any repository's workflow could assume the role", label, host))
+	}
+	for _, v := range subValues {
+		if strings.TrimSpace(v) == "" {
+			out = append(out, fmt.Sprintf("%s requires an empty %s:sub", label, host))
+		}
+	}
+	return out
+}
+
+// identityConditionOps returns, per condition operator, the values a
+// statement requires of key (condition keys are case-insensitive).
+func identityConditionOps(cond map[string]map[string]any, key string) map[string][]string {
+	out := map[string][]string{}
+	for op, kv := range cond {
+		for k, v := range kv {
+			if strings.EqualFold(k, key) {
+				out[op] = append(out[op], identityStrings(v)...)
+			}
+		}
+	}
+	return out
+}
+
+// identitySubjectProblem says what is wrong with a role of kind trusting
+// the subject v (matched with op), or "".
+func identitySubjectProblem(kind string, prod bool, op, v string) string {
+	rest, ok := strings.CutPrefix(v, "repo:")
+	if ok {
+		_, rest, ok = strings.Cut(rest, ":")
+	}
+	if !ok {
+		return fmt.Sprintf("subject %q does not name a repository (repo:OWNER/REPO:...)", v)
+	}
+	environment := strings.HasPrefix(rest, "environment:") && op == "StringEquals" && !strings.ContainsAny(rest, "*?")
+	switch kind {
+	case githubKindPreview:
+		if rest != "pull_request" || op != "StringEquals" {
+			return fmt.Sprintf("the preview role trusts %q: it may be reachable from pull requests only (repo:OWNER/REPO:pull_request)", v)
+		}
+	case githubKindInfra:
+		if !environment {
+			return fmt.Sprintf("the infra role trusts %q: only jobs in the approval-gated environment (repo:OWNER/REPO:environment:ENV) may apply the stack", v)
+		}
+	default:
+		branch := strings.HasPrefix(rest, "ref:refs/heads/")
+		switch {
+		case environment:
+		case branch && !prod:
+		case branch:
+			return fmt.Sprintf("the deploy role trusts the branch subject %q in prod: prod deploys come from the approval-gated environment only", v)
+		default:
+			return fmt.Sprintf("the deploy role trusts %q: deploy roles trust the environment (repo:OWNER/REPO:environment:ENV), and in dev also configured branches", v)
+		}
+	}
+	return ""
+}
+
+// identityStarAllowed reports whether a role of kind may hold action on
+// Resource "*".
+func identityStarAllowed(kind, action string) bool {
+	for _, a := range identityStarActions {
+		if strings.EqualFold(a, action) {
+			return true
+		}
+	}
+	if kind == githubKindDeploy {
+		return false
+	}
+	if identityIsMetadataRead(action) {
+		return true
+	}
+	if kind == githubKindInfra {
+		for _, a := range identityInfraStarActions {
+			if strings.EqualFold(a, action) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// identityIsMetadataRead reports whether an action (or action pattern) only
+// describes, gets or lists metadata: its name starts with Describe, Get or
+// List, and it covers none of identityDataReads.
+func identityIsMetadataRead(action string) bool {
+	_, name, ok := strings.Cut(action, ":")
+	if !ok {
+		return false
+	}
+	lower := strings.ToLower(name)
+	if !strings.HasPrefix(lower, "describe") && !strings.HasPrefix(lower, "get") && !strings.HasPrefix(lower, "list") {
+		return false
+	}
+	for _, d := range identityDataReads {
+		if identityGlobMatch(action, d) {
+			return false
+		}
+	}
+	return true
+}
+
+// identityGrantsPassRole reports whether an Allow statement grants
+// iam:PassRole, directly, through a wildcard, or through NotAction.
+func identityGrantsPassRole(st Statement) bool {
+	for _, a := range st.Action {
+		if identityGlobMatch(a, "iam:PassRole") {
+			return true
+		}
+	}
+	if len(st.NotAction) > 0 {
+		for _, a := range st.NotAction {
+			if identityGlobMatch(a, "iam:PassRole") {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// identityHasPassedToService reports whether the condition names the
+// services the roles may be passed to, exactly.
+func identityHasPassedToService(cond map[string]map[string]any) bool {
+	for op, values := range identityConditionOps(cond, "iam:PassedToService") {
+		if op != "StringEquals" && op != "StringLike" {
+			continue
+		}
+		if len(values) > 0 && !slices.ContainsFunc(values, func(v string) bool { return strings.ContainsAny(v, "*?") || v == "" }) {
+			return true
+		}
+	}
+	return false
+}
+
+// identityGlobMatch matches an IAM action pattern ("*" any run, "?" one
+// character) against an action, ignoring case as IAM does.
+func identityGlobMatch(pattern, value string) bool {
+	p, v := strings.ToLower(pattern), strings.ToLower(value)
+	pi, vi, star, mark := 0, 0, -1, 0
+	for vi < len(v) {
+		switch {
+		case pi < len(p) && (p[pi] == '?' || p[pi] == v[vi]):
+			pi++
+			vi++
+		case pi < len(p) && p[pi] == '*':
+			star, mark = pi, vi
+			pi++
+		case star >= 0:
+			pi = star + 1
+			mark++
+			vi = mark
+		default:
+			return false
+		}
+	}
+	for pi < len(p) && p[pi] == '*' {
+		pi++
+	}
+	return pi == len(p)
+}
+
+// identityStatementLabel names a statement by Sid, or by position.
+func identityStatementLabel(i int, st Statement) string {
+	if st.Sid != "" {
+		return fmt.Sprintf("statement %q", st.Sid)
+	}
+	return fmt.Sprintf("statement %d", i+1)
+}
+
+// identityStrings returns a plain value (a string or a list) as strings.
+func identityStrings(v any) []string {
+	switch v := v.(type) {
+	case string:
+		return []string{v}
+	case []string:
+		return v
+	case []any:
+		out := make([]string, 0, len(v))
+		for _, x := range v {
+			if s, ok := x.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}
