@@ -1,0 +1,676 @@
+package infra
+
+import (
+	"context"
+	"encoding/json"
+	"os/exec"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/experts/platform/infra/mockaws"
+	"github.com/experts/platform/infra/policy"
+)
+
+// Type tokens of the site's resources that only the tests look up.
+const (
+	tokenBucketOwnershipControls = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
+	tokenBucketEncryption        = "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2"
+	tokenBucketVersioning        = "aws:s3/bucketVersioningV2:BucketVersioningV2"
+	tokenBucketLifecycle         = "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2"
+	tokenCloudFrontFunction      = "aws:cloudfront/function:Function"
+	tokenCachePolicy             = "aws:cloudfront/cachePolicy:CachePolicy"
+	tokenResponseHeadersPolicy   = "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy"
+)
+
+// siteRun is a run of the site component alone, with its outputs resolved.
+type siteRun struct {
+	*stackRun
+	outputs map[string]string
+}
+
+func runSite(t *testing.T, stack string) *siteRun {
+	t.Helper()
+	var (
+		mu      sync.Mutex
+		pending sync.WaitGroup
+	)
+	outputs := map[string]string{}
+	run := runStack(t, stack, nil, func(ctx *pulumi.Context, cfg *Config) error {
+		site, err := NewSite(ctx, "site", &SiteArgs{Config: cfg})
+		if err != nil {
+			return err
+		}
+		for key, value := range site.Outputs() {
+			out, ok := value.(pulumi.StringOutput)
+			if !ok {
+				t.Errorf("output %s is a %T, want a string output", key, value)
+				continue
+			}
+			pending.Add(1)
+			out.ApplyT(func(s string) string {
+				defer pending.Done()
+				mu.Lock()
+				defer mu.Unlock()
+				outputs[key] = s
+				return s
+			})
+		}
+		return nil
+	})
+	// Outputs that are not tied to a resource may resolve after the run.
+	done := make(chan struct{})
+	go func() { pending.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("site outputs did not resolve")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	return &siteRun{stackRun: run, outputs: outputs}
+}
+
+// at walks a plain value along keys (object fields) and indexes (list
+// positions).
+func at(t *testing.T, v any, path ...any) any {
+	t.Helper()
+	for _, p := range path {
+		switch p := p.(type) {
+		case string:
+			m, ok := v.(map[string]any)
+			if !ok {
+				t.Fatalf("at %v: want an object for %q, have %T", path, p, v)
+			}
+			v = m[p]
+		case int:
+			l, ok := v.([]any)
+			if !ok || p >= len(l) {
+				t.Fatalf("at %v: want a list with index %d, have %v", path, p, v)
+			}
+			v = l[p]
+		}
+	}
+	return v
+}
+
+func TestSiteBucketIsPrivateEncryptedAndVersioned(t *testing.T) {
+	tests := []struct {
+		stack          string
+		bucket         string
+		forceDestroy   bool
+		noncurrentDays float64
+	}{
+		{"dev", "fe-experts-dev-210987654321", true, 7},
+		{"prod", "fe-experts-prod-123456789012", false, 30},
+	}
+	for _, tt := range tests {
+		t.Run(tt.stack, func(t *testing.T) {
+			run := runSite(t, tt.stack)
+			bucket := run.one(t, tokenBucketV2, "site-bucket")
+			want := map[string]any{"bucket": tt.bucket, "forceDestroy": tt.forceDestroy}
+			if diff := cmp.Diff(want, bucket.Inputs); diff != "" {
+				t.Errorf("bucket inputs (-want +got):\n%s", diff)
+			}
+			access := run.one(t, tokenBucketPublicAccessBlock, "site-bucket-public-access")
+			wantAccess := map[string]any{
+				"bucket": tt.bucket, "blockPublicAcls": true, "blockPublicPolicy": true,
+				"ignorePublicAcls": true, "restrictPublicBuckets": true,
+			}
+			if diff := cmp.Diff(wantAccess, access.Inputs); diff != "" {
+				t.Errorf("public access block (-want +got):\n%s", diff)
+			}
+			ownership := run.one(t, tokenBucketOwnershipControls, "site-bucket-ownership")
+			if got := at(t, ownership.Inputs, "rule", "objectOwnership"); got != "BucketOwnerEnforced" {
+				t.Errorf("object ownership = %v, want BucketOwnerEnforced (ACLs off)", got)
+			}
+			sse := run.one(t, tokenBucketEncryption, "site-bucket-encryption")
+			if got := at(t, sse.Inputs, "rules", 0, "applyServerSideEncryptionByDefault", "sseAlgorithm"); got != "AES256" {
+				t.Errorf("default encryption = %v, want AES256", got)
+			}
+			versioning := run.one(t, tokenBucketVersioning, "site-bucket-versioning")
+			if got := at(t, versioning.Inputs, "versioningConfiguration", "status"); got != "Enabled" {
+				t.Errorf("versioning = %v, want Enabled", got)
+			}
+			lifecycle := run.one(t, tokenBucketLifecycle, "site-bucket-lifecycle")
+			rule := at(t, lifecycle.Inputs, "rules", 0)
+			if got := at(t, rule, "noncurrentVersionExpiration", "noncurrentDays"); got != tt.noncurrentDays {
+				t.Errorf("noncurrent versions expire after %v days, want %v", got, tt.noncurrentDays)
+			}
+			if got := at(t, rule, "status"); got != "Enabled" {
+				t.Errorf("lifecycle rule status = %v, want Enabled", got)
+			}
+			for _, r := range []string{tokenBucketPublicAccessBlock, tokenBucketOwnershipControls, tokenBucketEncryption, tokenBucketVersioning, tokenBucketLifecycle, tokenBucketPolicy} {
+				for _, res := range run.ofType(r) {
+					if res.Inputs["bucket"] != tt.bucket {
+						t.Errorf("%s applies to bucket %v, want %s", res.Name, res.Inputs["bucket"], tt.bucket)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestSiteBucketPolicyAdmitsOnlyThisDistributionOverTLS(t *testing.T) {
+	for _, stack := range []string{"dev", "prod"} {
+		t.Run(stack, func(t *testing.T) {
+			run := runSite(t, stack)
+			text, ok := run.one(t, tokenBucketPolicy, "site-bucket-policy").Inputs["policy"].(string)
+			if !ok {
+				t.Fatal("bucket policy is not a known string")
+			}
+			golden(t, "site-bucket-policy-"+stack, text)
+
+			doc, err := ParsePolicyDocument(text)
+			if err != nil {
+				t.Fatal(err)
+			}
+			distArn := run.outputs["siteDistributionArn"]
+			if distArn == "" {
+				t.Fatal("siteDistributionArn did not resolve")
+			}
+			var allows []Statement
+			for _, st := range doc.Statement {
+				if st.Effect == "Allow" {
+					allows = append(allows, st)
+				}
+			}
+			if len(allows) != 1 {
+				t.Fatalf("want one Allow statement, got %d", len(allows))
+			}
+			if got := allows[0].Condition["StringEquals"]["AWS:SourceArn"]; got != distArn {
+				t.Errorf("reads are limited to %v, want this distribution %s", got, distArn)
+			}
+			if diff := cmp.Diff(StringOrList{"s3:GetObject"}, allows[0].Action); diff != "" {
+				t.Errorf("CloudFront may do more than read objects (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestSiteDistributionServesTheBucketThroughOAC(t *testing.T) {
+	tests := []struct {
+		stack, host, cert, priceClass, bucket string
+	}{
+		{"dev", "app.dev.experts.example.com", "arn:aws:acm:us-east-1:210987654321:certificate/0a9b8c7d-6e5f-4a3b-9c2d-1e0f9a8b7c6d",
+			"PriceClass_100", "fe-experts-dev-210987654321"},
+		{"prod", "app.experts.example.com", "arn:aws:acm:us-east-1:123456789012:certificate/1b2c3d4e-5f6a-4b7c-8d9e-0f1a2b3c4d5e",
+			"PriceClass_All", "fe-experts-prod-123456789012"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.stack, func(t *testing.T) {
+			run := runSite(t, tt.stack)
+			dist := run.one(t, tokenDistribution, "site-cdn")
+			in := dist.Inputs
+
+			settings := map[string]any{}
+			for _, k := range []string{"aliases", "viewerCertificate", "priceClass", "httpVersion", "defaultRootObject", "enabled", "isIpv6Enabled", "customErrorResponses"} {
+				settings[k] = in[k]
+			}
+			wantSettings := map[string]any{
+				"aliases": []any{tt.host},
+				"viewerCertificate": map[string]any{
+					"acmCertificateArn": tt.cert, "sslSupportMethod": "sni-only", "minimumProtocolVersion": "TLSv1.2_2021",
+				},
+				"priceClass":        tt.priceClass,
+				"httpVersion":       "http2and3",
+				"defaultRootObject": "index.html",
+				"enabled":           true,
+				"isIpv6Enabled":     true,
+				// No error page may turn a missing asset into a 200.
+				"customErrorResponses": nil,
+			}
+			if diff := cmp.Diff(wantSettings, settings); diff != "" {
+				t.Errorf("distribution settings (-want +got):\n%s", diff)
+			}
+
+			origins, _ := in["origins"].([]any)
+			if len(origins) != 1 {
+				t.Fatalf("want one origin, got %v", origins)
+			}
+			origin, _ := origins[0].(map[string]any)
+			if got, want := origin["domainName"], tt.bucket+".s3.eu-west-1.amazonaws.com"; got != want {
+				t.Errorf("origin domain = %v, want the bucket's regional endpoint %s", got, want)
+			}
+			// Mock ids start with the logical name of the resource.
+			if got, _ := origin["originAccessControlId"].(string); !strings.HasPrefix(got, "site-oac-") {
+				t.Errorf("origin access control id = %q, want the site's OAC", got)
+			}
+			if _, ok := origin["s3OriginConfig"]; ok {
+				t.Errorf("origin also has an s3OriginConfig (legacy origin access identity): %v", origin["s3OriginConfig"])
+			}
+			oac := run.one(t, tokenOriginAccessControl, "site-oac")
+			wantOAC := map[string]any{"originAccessControlOriginType": "s3", "signingBehavior": "always", "signingProtocol": "sigv4"}
+			for k, v := range wantOAC {
+				if oac.Inputs[k] != v {
+					t.Errorf("OAC %s = %v, want %v", k, oac.Inputs[k], v)
+				}
+			}
+
+			def, _ := in["defaultCacheBehavior"].(map[string]any)
+			router := run.one(t, tokenCloudFrontFunction, "site-router")
+			routerArn := "arn:aws:cloudfront::" + run.cfg.AccountID + ":function/" + router.Inputs["name"].(string)
+			wantDefault := map[string]any{
+				"targetOriginId":       origin["originId"],
+				"viewerProtocolPolicy": "redirect-to-https",
+				"allowedMethods":       []any{"GET", "HEAD"},
+				"cachedMethods":        []any{"GET", "HEAD"},
+				"compress":             true,
+				"functionAssociations": []any{map[string]any{"eventType": "viewer-request", "functionArn": routerArn}},
+			}
+			gotDefault := map[string]any{}
+			for k := range wantDefault {
+				gotDefault[k] = def[k]
+			}
+			if diff := cmp.Diff(wantDefault, gotDefault); diff != "" {
+				t.Errorf("default cache behaviour (-want +got):\n%s", diff)
+			}
+			if got, _ := def["cachePolicyId"].(string); !strings.HasPrefix(got, "site-cache-") {
+				t.Errorf("cache policy id = %q, want the site's cache policy", got)
+			}
+			if got, _ := def["responseHeadersPolicyId"].(string); !strings.HasPrefix(got, "site-headers-") {
+				t.Errorf("response headers policy id = %q, want the site's headers policy", got)
+			}
+			for _, b := range ruleList(in["orderedCacheBehaviors"]) {
+				t.Errorf("unexpected ordered cache behaviour %v", b)
+			}
+		})
+	}
+}
+
+func TestSiteCacheFollowsObjectHeadersAndCompresses(t *testing.T) {
+	run := runSite(t, "dev")
+	cache := run.one(t, tokenCachePolicy, "site-cache").Inputs
+	want := map[string]any{
+		"minTtl": 0.0, "defaultTtl": 300.0, "maxTtl": 31536000.0,
+		"parametersInCacheKeyAndForwardedToOrigin": map[string]any{
+			"enableAcceptEncodingGzip":   true,
+			"enableAcceptEncodingBrotli": true,
+			"cookiesConfig":              map[string]any{"cookieBehavior": "none"},
+			"headersConfig":              map[string]any{"headerBehavior": "none"},
+			"queryStringsConfig":         map[string]any{"queryStringBehavior": "none"},
+		},
+	}
+	got := map[string]any{}
+	for k := range want {
+		got[k] = cache[k]
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("cache policy (-want +got):\n%s", diff)
+	}
+}
+
+func TestSiteSendsSecurityHeaders(t *testing.T) {
+	run := runSite(t, "prod")
+	headers := run.one(t, tokenResponseHeadersPolicy, "site-headers").Inputs
+	want := map[string]any{
+		"strictTransportSecurity": map[string]any{"accessControlMaxAgeSec": 63072000.0, "includeSubdomains": true, "override": true},
+		"contentTypeOptions":      map[string]any{"override": true},
+		"frameOptions":            map[string]any{"frameOption": "DENY", "override": true},
+		"referrerPolicy":          map[string]any{"referrerPolicy": "strict-origin-when-cross-origin", "override": true},
+		"contentSecurityPolicy": map[string]any{
+			"contentSecurityPolicy": "base-uri 'self'; frame-ancestors 'none'; object-src 'none'", "override": true,
+		},
+	}
+	if diff := cmp.Diff(want, headers["securityHeadersConfig"]); diff != "" {
+		t.Errorf("security headers (-want +got):\n%s", diff)
+	}
+}
+
+func TestSiteRouterFunctionIsPublished(t *testing.T) {
+	run := runSite(t, "dev")
+	router := run.one(t, tokenCloudFrontFunction, "site-router").Inputs
+	want := map[string]any{"name": "experts-dev-site-router", "runtime": "cloudfront-js-2.0", "publish": true, "code": siteRouterCode}
+	got := map[string]any{}
+	for k := range want {
+		got[k] = router[k]
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("router function (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(siteRouterCode, "function handler(event)") {
+		t.Error("router code has no handler(event)")
+	}
+}
+
+// TestSiteRouterRoutesAppPathsOnly runs the router's JavaScript under node,
+// the closest runtime at hand to CloudFront's.
+func TestSiteRouterRoutesAppPathsOnly(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node is not on PATH, so the router's JavaScript is not exercised here; install nodejs to run this test")
+	}
+	tests := []struct{ uri, want string }{
+		{"/", "/index.html"},
+		{"/index.html", "/index.html"},
+		{"/experts/42", "/index.html"},
+		{"/settings", "/index.html"},
+		{"/v1.2/notes", "/index.html"},
+		{"/docs/", "/docs/index.html"},
+		{"/assets/app-3f9a1c.js", "/assets/app-3f9a1c.js"},
+		{"/assets/chunk-gone-0000.js", "/assets/chunk-gone-0000.js"},
+		{"/favicon.ico", "/favicon.ico"},
+		{"/.well-known/apple-app-site-association", "/.well-known/apple-app-site-association"},
+		{"/_releases/20260101T000000Z.json", "404"},
+		{"/_releases/", "404"},
+	}
+	uris := make([]string, len(tests))
+	for i, tt := range tests {
+		uris[i] = tt.uri
+	}
+	input, err := json.Marshal(uris)
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := siteRouterCode + `
+var uris = ` + string(input) + `;
+console.log(JSON.stringify(uris.map(function (uri) {
+  var out = handler({ request: { uri: uri, method: 'GET', querystring: {}, headers: {}, cookies: {} } });
+  return out.statusCode ? String(out.statusCode) : out.uri;
+})));
+`
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, node, "-e", script).CombinedOutput() //nolint:gosec // runs the router code under test
+	if err != nil {
+		t.Fatalf("node: %v\n%s", err, out)
+	}
+	var got []string
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("node printed %q: %v", out, err)
+	}
+	for i, tt := range tests {
+		t.Run(tt.uri, func(t *testing.T) {
+			if i >= len(got) || got[i] != tt.want {
+				t.Errorf("router(%q) = %v, want %q", tt.uri, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestSiteOutputs(t *testing.T) {
+	run := runSite(t, "dev")
+	id := run.outputs["siteDistributionId"]
+	want := map[string]string{
+		"siteBucketName":      "fe-experts-dev-210987654321",
+		"siteDistributionId":  id,
+		"siteDistributionArn": "arn:aws:cloudfront::210987654321:distribution/" + id,
+		"siteUrl":             "https://app.dev.experts.example.com",
+	}
+	if id == "" {
+		t.Error("siteDistributionId is empty")
+	}
+	if diff := cmp.Diff(want, run.outputs); diff != "" {
+		t.Errorf("outputs (-want +got):\n%s", diff)
+	}
+}
+
+func TestSiteChildrenAreParentedAndNamedAfterTheComponent(t *testing.T) {
+	run := runSite(t, "dev")
+	component := run.one(t, siteTypeToken, "site")
+	var children []string
+	for _, r := range run.resources {
+		if r.URN == component.URN {
+			continue
+		}
+		children = append(children, r.Name)
+		if r.Parent != component.URN {
+			t.Errorf("%s %s has parent %q, want the site component", r.Type, r.Name, r.Parent)
+		}
+		if !strings.HasPrefix(r.Name, "site-") {
+			t.Errorf("%s is not named after the component", r.Name)
+		}
+	}
+	sort.Strings(children)
+	want := []string{
+		"site-bucket", "site-bucket-encryption", "site-bucket-lifecycle", "site-bucket-ownership",
+		"site-bucket-policy", "site-bucket-public-access", "site-bucket-versioning",
+		"site-cache", "site-cdn", "site-headers", "site-oac", "site-router",
+	}
+	if diff := cmp.Diff(want, children); diff != "" {
+		t.Errorf("children (-want +got):\n%s", diff)
+	}
+}
+
+func TestNewSiteRequiresConfig(t *testing.T) {
+	_, err := tryRunStack(t, "dev", nil, func(ctx *pulumi.Context, _ *Config) error {
+		_, err := NewSite(ctx, "site", &SiteArgs{})
+		return err
+	})
+	if err == nil || !strings.Contains(err.Error(), "args.Config is required") {
+		t.Fatalf("error = %v, want a refusal naming args.Config", err)
+	}
+}
+
+func TestSiteRulesPassOnTheSite(t *testing.T) {
+	if err := policy.Validate(siteRules); err != nil {
+		t.Fatal(err)
+	}
+	for _, stack := range []string{"dev", "prod"} {
+		t.Run(stack, func(t *testing.T) {
+			run := runSite(t, stack)
+			if got := run.violations(siteRules); len(got) > 0 {
+				t.Errorf("violations:\n%v", got)
+			}
+		})
+	}
+}
+
+// cloneResources deep-copies resources so that a test may damage them.
+func cloneResources(t *testing.T, rs []policy.Resource) []policy.Resource {
+	t.Helper()
+	b, err := json.Marshal(rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []policy.Resource
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// resourceOf returns the first resource of type typ.
+func resourceOf(t *testing.T, rs []policy.Resource, typ string) *policy.Resource {
+	t.Helper()
+	for i := range rs {
+		if rs[i].Type == typ {
+			return &rs[i]
+		}
+	}
+	t.Fatalf("no %s", typ)
+	return nil
+}
+
+// mustJSON marshals a policy document built as plain values.
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestSiteRulesFireOnBadResources(t *testing.T) {
+	base := runSite(t, "dev")
+	bucketArn := "arn:aws:s3:::" + base.cfg.Site.BucketName
+	distArn := base.outputs["siteDistributionArn"]
+	setPolicy := func(statements ...map[string]any) func(t *testing.T, rs []policy.Resource) {
+		return func(t *testing.T, rs []policy.Resource) {
+			p := resourceOf(t, rs, tokenBucketPolicy)
+			p.Inputs["policy"] = mustJSON(t, map[string]any{"Version": PolicyVersion, "Statement": statements})
+		}
+	}
+	read := func(principal any, condition map[string]any) map[string]any {
+		st := map[string]any{"Effect": "Allow", "Principal": principal, "Action": "s3:GetObject", "Resource": bucketArn + "/*"}
+		if condition != nil {
+			st["Condition"] = condition
+		}
+		return st
+	}
+	distribution := func(t *testing.T, rs []policy.Resource) map[string]any {
+		return resourceOf(t, rs, tokenDistribution).Inputs
+	}
+	tests := []struct {
+		name   string
+		damage func(t *testing.T, rs []policy.Resource)
+		want   []string
+	}{
+		{
+			name: "fires when the public access block leaves public policies allowed",
+			damage: func(t *testing.T, rs []policy.Resource) {
+				resourceOf(t, rs, tokenBucketPublicAccessBlock).Inputs["blockPublicPolicy"] = false
+			},
+			want: []string{"buckets-private"},
+		},
+		{
+			name: "fires when a bucket has no public access block",
+			damage: func(t *testing.T, rs []policy.Resource) {
+				resourceOf(t, rs, tokenBucketPublicAccessBlock).Inputs["bucket"] = "some-other-bucket"
+			},
+			want: []string{"buckets-private"},
+		},
+		{
+			name: "fires when a bucket has a public-read ACL",
+			damage: func(t *testing.T, rs []policy.Resource) {
+				resourceOf(t, rs, tokenBucketV2).Inputs["acl"] = "public-read"
+			},
+			want: []string{"buckets-private"},
+		},
+		{
+			name:   "fires when the bucket policy lets everyone read",
+			damage: setPolicy(read("*", nil)),
+			want:   []string{"buckets-private"},
+		},
+		{
+			name: "fires when everyone may read over TLS only",
+			damage: setPolicy(read(map[string]any{"AWS": []string{"*"}},
+				map[string]any{"Bool": map[string]any{"aws:SecureTransport": "true"}})),
+			want: []string{"buckets-private"},
+		},
+		{
+			name:   "fires when any CloudFront distribution may read",
+			damage: setPolicy(read(map[string]any{"Service": "cloudfront.amazonaws.com"}, nil)),
+			want:   []string{"buckets-private"},
+		},
+		{
+			name: "fires when the source is a wildcard distribution",
+			damage: setPolicy(read(map[string]any{"Service": "cloudfront.amazonaws.com"},
+				map[string]any{"ArnLike": map[string]any{"AWS:SourceArn": "arn:aws:cloudfront::*:distribution/*"}})),
+			want: []string{"buckets-private"},
+		},
+		{
+			name: "fires when the source is only excluded",
+			damage: setPolicy(read(map[string]any{"Service": "cloudfront.amazonaws.com"},
+				map[string]any{"StringNotEquals": map[string]any{"AWS:SourceArn": distArn}})),
+			want: []string{"buckets-private"},
+		},
+		{
+			name: "fires when a NotPrincipal statement allows",
+			damage: setPolicy(map[string]any{"Effect": "Allow", "NotPrincipal": map[string]any{"AWS": "arn:aws:iam::210987654321:root"},
+				"Action": "s3:GetObject", "Resource": bucketArn + "/*"}),
+			want: []string{"buckets-private"},
+		},
+		{
+			name: "fires when the bucket policy is not known",
+			damage: func(t *testing.T, rs []policy.Resource) {
+				resourceOf(t, rs, tokenBucketPolicy).Inputs["policy"] = mockaws.UnknownMarker
+			},
+			want: []string{"buckets-private"},
+		},
+		{
+			name: "passes when everyone is admitted only from this distribution",
+			damage: setPolicy(read(map[string]any{"AWS": "*"},
+				map[string]any{"StringEquals": map[string]any{"aws:sourcearn": distArn}})),
+		},
+		{
+			name:   "passes a policy that only denies everyone",
+			damage: setPolicy(map[string]any{"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": bucketArn}),
+		},
+		{
+			name: "fires when the S3 origin has no origin access control",
+			damage: func(t *testing.T, rs []policy.Resource) {
+				delete(at(t, distribution(t, rs), "origins", 0).(map[string]any), "originAccessControlId")
+			},
+			want: []string{"cloudfront-s3-origins-use-oac"},
+		},
+		{
+			name: "fires when the S3 origin uses a legacy origin access identity",
+			damage: func(t *testing.T, rs []policy.Resource) {
+				origin := at(t, distribution(t, rs), "origins", 0).(map[string]any)
+				delete(origin, "originAccessControlId")
+				origin["s3OriginConfig"] = map[string]any{"originAccessIdentity": "origin-access-identity/cloudfront/E2QWRUHAPOMQZL"}
+			},
+			want: []string{"cloudfront-s3-origins-use-oac"},
+		},
+		{
+			name: "fires when an S3 endpoint is reached as a custom origin",
+			damage: func(t *testing.T, rs []policy.Resource) {
+				origin := at(t, distribution(t, rs), "origins", 0).(map[string]any)
+				delete(origin, "originAccessControlId")
+				origin["customOriginConfig"] = map[string]any{"originProtocolPolicy": "https-only"}
+			},
+			want: []string{"cloudfront-s3-origins-use-oac"},
+		},
+		{
+			name: "fires when the origin access control does not sign",
+			damage: func(t *testing.T, rs []policy.Resource) {
+				resourceOf(t, rs, tokenOriginAccessControl).Inputs["signingBehavior"] = "never"
+			},
+			want: []string{"cloudfront-s3-origins-use-oac"},
+		},
+		{
+			name: "passes a load balancer origin without origin access control",
+			damage: func(t *testing.T, rs []policy.Resource) {
+				d := distribution(t, rs)
+				d["origins"] = append(ruleList(d["origins"]), map[string]any{
+					"originId": "api", "domainName": "experts-dev-api-123.eu-west-1.elb.amazonaws.com",
+					"customOriginConfig": map[string]any{"originProtocolPolicy": "https-only"},
+				})
+			},
+		},
+		{
+			name: "fires when the default behaviour allows plain HTTP",
+			damage: func(t *testing.T, rs []policy.Resource) {
+				at(t, distribution(t, rs), "defaultCacheBehavior").(map[string]any)["viewerProtocolPolicy"] = "allow-all"
+			},
+			want: []string{"cloudfront-viewers-use-https"},
+		},
+		{
+			name: "fires when an ordered behaviour allows plain HTTP",
+			damage: func(t *testing.T, rs []policy.Resource) {
+				distribution(t, rs)["orderedCacheBehaviors"] = []any{
+					map[string]any{"pathPattern": "/assets/*", "targetOriginId": siteOriginID, "viewerProtocolPolicy": "https-only"},
+					map[string]any{"pathPattern": "/legacy/*", "targetOriginId": siteOriginID, "viewerProtocolPolicy": "allow-all"},
+				}
+			},
+			want: []string{"cloudfront-viewers-use-https"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rs := cloneResources(t, base.resources)
+			tt.damage(t, rs)
+			vs := policy.Evaluate(siteRules, &policy.Stack{Name: "dev", Environment: EnvDev, Resources: rs})
+			var got []string
+			for _, v := range vs {
+				if v.Enforcement != policy.Mandatory {
+					t.Errorf("%s is %s, want mandatory", v.Policy, v.Enforcement)
+				}
+				if !slices.Contains(got, v.Policy) {
+					got = append(got, v.Policy)
+				}
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("violated rules (-want +got):\n%s\nviolations: %v", diff, vs)
+			}
+		})
+	}
+}
