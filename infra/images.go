@@ -35,7 +35,6 @@ type ImageArgs struct {
 
 // RegistryAuth is the login to the account's ECR registry.
 type RegistryAuth struct {
-	Server   pulumi.StringInput
 	Username pulumi.StringInput
 	Password pulumi.StringInput // secret
 }
@@ -66,8 +65,9 @@ func ImageTags(service string, r Release) []string {
 // NewImage builds and pushes one service's image. Previews never build:
 // a pull request's preview must not push images.
 func NewImage(ctx *pulumi.Context, name string, args *ImageArgs, opts ...pulumi.ResourceOption) (*Image, error) {
-	if args == nil || args.Service == "" || args.Context == "" || args.Dockerfile == "" || args.RepositoryURL == nil {
-		return nil, fmt.Errorf("image %s: service, context, dockerfile and repository are required", name)
+	if args == nil || args.Service == "" || args.Context == "" || args.Dockerfile == "" || args.RepositoryURL == nil ||
+		args.Auth.Username == nil || args.Auth.Password == nil {
+		return nil, fmt.Errorf("image %s: service, context, dockerfile, repository and registry login are required", name)
 	}
 	if !args.Release.Builds() {
 		return nil, fmt.Errorf("image %s: the release deploys %s and builds nothing", name, args.Release.ImageDigest)
@@ -77,6 +77,11 @@ func NewImage(ctx *pulumi.Context, name string, args *ImageArgs, opts ...pulumi.
 		return nil, fmt.Errorf("register image %s: %w", name, err)
 	}
 	parent := pulumi.Parent(img)
+	// The registry is the host part of the repository URL.
+	server := args.RepositoryURL.ToStringOutput().ApplyT(func(repo string) string {
+		host, _, _ := strings.Cut(repo, "/")
+		return host
+	}).(pulumi.StringOutput)
 	tagged := func(tag string) pulumi.StringOutput {
 		return args.RepositoryURL.ToStringOutput().ApplyT(func(repo string) string { return repo + ":" + tag }).(pulumi.StringOutput)
 	}
@@ -95,7 +100,7 @@ func NewImage(ctx *pulumi.Context, name string, args *ImageArgs, opts ...pulumi.
 		BuildOnPreview: pulumi.Bool(false),
 		SkipPush:       pulumi.Bool(false),
 		Registry: &docker.RegistryArgs{
-			Server:   args.Auth.Server,
+			Server:   server,
 			Username: args.Auth.Username,
 			Password: args.Auth.Password,
 		},
@@ -127,7 +132,7 @@ func NewImage(ctx *pulumi.Context, name string, args *ImageArgs, opts ...pulumi.
 			KeepRemotely: pulumi.Bool(true),
 			Triggers:     pulumi.StringMap{"digest": built.RepoDigest},
 			AuthConfig: &docker.RegistryImageAuthConfigArgs{
-				Address:  args.Auth.Server,
+				Address:  server,
 				Username: args.Auth.Username,
 				Password: args.Auth.Password,
 			},

@@ -2,7 +2,6 @@ package infra
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ecr"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -223,10 +222,8 @@ func registryAuth(ctx *pulumi.Context, cfg *Config) RegistryAuth {
 	// plain form refuses to return.
 	token := ecr.GetAuthorizationTokenOutput(ctx, ecr.GetAuthorizationTokenOutputArgs{})
 	return RegistryAuth{
-		Server: token.ProxyEndpoint().ApplyT(func(endpoint string) string {
-			return strings.TrimPrefix(endpoint, "https://")
-		}).(pulumi.StringOutput),
-		Username: token.UserName(),
+		// Only the password is a secret; the invoke marks its whole result.
+		Username: pulumi.Unsecret(token.UserName()).(pulumi.StringOutput),
 		Password: pulumi.ToSecret(token.Password()).(pulumi.StringOutput),
 	}
 }
