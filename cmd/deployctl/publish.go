@@ -62,24 +62,30 @@ a broken page:
      uploaded only when it is new, its content differs (size and MD5 against
      the listing's ETag or the live release's manifest) or its headers differ.
   2. Uploads, --concurrency at a time: fingerprinted assets first, then
-     other files, HTML last. If any upload fails after retries, no new HTML
-     is uploaded and the site keeps serving the previous release.
-  3. Records the release in _releases/<id>.json, invalidates the changed
-     HTML and other non-immutable paths (and /) and waits for CloudFront to
-     finish, within --deadline.
-  4. Deletes files that belong neither to the new release nor to the
+     other files, HTML last; each phase starts once the one before has
+     fully succeeded. An upload that still fails after retries stops the
+     publish: before the HTML phase, no new HTML is uploaded and the site
+     keeps serving the previous release.
+  3. Records the release in _releases/<id>.json, invalidates the paths of
+     the changed files that are not immutable (HTML with its directory
+     forms, other entry files, and /) and waits for CloudFront to finish,
+     within --deadline.
+  4. Then deletes files that belong neither to the new release nor to the
      --retain releases before it (files of an unfinished publish stay one
      more release). On the first publish into a bucket without release
      manifests nothing is deleted.
-Publishing the live release again uploads nothing.
+Publishing the live release again uploads nothing; it only finishes an
+invalidation that an earlier publish did not see complete, and deletions.
 
 Headers: Content-Type by extension (text types with charset=utf-8).
 Cache-Control: --cache-control rules first (first match wins), then HTML
 "no-cache", fingerprinted names "public, max-age=31536000, immutable", every
 other file "no-cache". A name is fingerprinted when a hash of 8 or more
-letters, digits or underscores, holding both a letter and a digit, follows
-a "." or "-" just before the extension (index-4f3a9c1b.js,
-main.3f2a1b9c.chunk.css); --fingerprint replaces that pattern.
+letters, digits or underscores, holding both a letter and a digit and not a
+size like 1200x630, follows a "." or "-" just before the extension (and an
+optional ".chunk" or trailing ".map"): index-4f3a9c1b.js,
+main.3f2a1b9c.chunk.css, index-4f3a9c1b.js.map. --fingerprint replaces that
+pattern.
 
 Bucket and distribution: from the outputs siteBucketName and
 siteDistributionId of --stack (read through the Pulumi Automation API from
@@ -109,7 +115,7 @@ changed).`)
 	concurrency := fs.Int("concurrency", publish.DefaultConcurrency, "uploads (and file hashes) at a time")
 	var rules publishCacheRules
 	fs.Var(&rules, "cache-control", "`PATTERN=VALUE`: Cache-Control for files whose base name (or, with a /, whole key) matches the glob; repeatable, tried in order before the defaults")
-	fingerprint := fs.String("fingerprint", "", "regular expression `RE` that recognises fingerprinted base names, replacing the default; a first capture group must hold a letter and a digit")
+	fingerprint := fs.String("fingerprint", "", "regular expression `RE` that recognizes fingerprinted base names, replacing the default; a first capture group must hold a letter and a digit")
 	dryRun := fs.Bool("dry-run", false, "print the plan and change nothing (reads the bucket)")
 	asJSON := fs.Bool("json", false, "print the summary, or the plan, as one JSON document on stdout")
 	deadline := fs.Duration("deadline", 15*time.Minute, "time limit for the whole command, the invalidation wait included")

@@ -19,7 +19,7 @@ const (
 // "chunk-X7KQ2ZPA.js", "logo.a1b2c3d4e5f6.svg". The hash is at least 8
 // letters, digits or underscores after a "." or "-", and RuleSet.Fingerprinted
 // also requires it to hold both a letter and a digit and not to look like a
-// size ("1200x630"). A hash that happens to have no digit is not recognised:
+// size ("1200x630"). A hash that happens to have no digit is not recognized:
 // such a file is served no-cache, which is slower but never stale.
 var DefaultFingerprint = regexp.MustCompile(`[.-]([A-Za-z0-9_]{8,})(\.chunk)?\.[A-Za-z0-9]+(\.map)?$`)
 
@@ -61,7 +61,7 @@ func (r CacheRule) matches(key string) bool {
 type RuleSet struct {
 	// Rules are tried first, in order; the first match wins.
 	Rules []CacheRule
-	// Fingerprint recognises fingerprinted file names (base name only);
+	// Fingerprint recognizes fingerprinted file names (base name only);
 	// nil means DefaultFingerprint. When it has a capture group, the first
 	// group is the hash and must hold a letter and a digit.
 	Fingerprint *regexp.Regexp

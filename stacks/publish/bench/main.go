@@ -9,6 +9,7 @@ package main
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -77,7 +78,10 @@ func gen(args []string) error {
 	if *dir == "" {
 		return errors.New("gen: -dir is required")
 	}
-	rng := rand.New(rand.NewPCG(*seed, 0x5eed)) //nolint:gosec // benchmark data, not secrets
+	var key [32]byte
+	binary.LittleEndian.PutUint64(key[:], *seed)
+	src := rand.NewChaCha8(key)
+	rng := rand.New(src) //nolint:gosec // benchmark data, not secrets
 	write := func(key string, body []byte) error {
 		p := filepath.Join(*dir, filepath.FromSlash(key))
 		if err := os.MkdirAll(filepath.Dir(p), 0o750); err != nil {
@@ -89,15 +93,15 @@ func gen(args []string) error {
 		return nil
 	}
 	fixed := map[string][]byte{
-		"index.html":           page(rng, "home"),
-		"favicon.ico":          noise(rng, 4<<10, false),
+		"index.html":           page(rng, src, "home"),
+		"favicon.ico":          noise(rng, src, 4<<10, false),
 		"robots.txt":           []byte("User-agent: *\nAllow: /\n"),
 		"manifest.webmanifest": []byte(`{"name":"experts","start_url":"/"}`),
-		"sw.js":                noise(rng, 3<<10, true),
+		"sw.js":                noise(rng, src, 3<<10, true),
 	}
 	pages := 30
 	for i := range pages - 1 {
-		fixed[fmt.Sprintf("docs/page-%02d/index.html", i)] = page(rng, fmt.Sprint(i))
+		fixed[fmt.Sprintf("docs/page-%02d/index.html", i)] = page(rng, src, fmt.Sprint(i))
 	}
 	for key, body := range fixed {
 		if err := write(key, body); err != nil {
@@ -115,7 +119,7 @@ func gen(args []string) error {
 		for j := range n {
 			size := int(k.median * math.Exp(rng.NormFloat64()*0.9)) // log-normal
 			size = max(64, min(size, 1<<20))
-			body := noise(rng, size, k.text)
+			body := noise(rng, src, size, k.text)
 			sum := sha256.Sum256(body)
 			key := fmt.Sprintf("%s/%s%d-%s%s", k.dir, k.prefix, j, hashName(sum[:]), k.ext)
 			if err := write(key, body); err != nil {
@@ -135,19 +139,19 @@ func hashName(sum []byte) string {
 	return "a" + h[:6] + string('0'+rune(sum[7]%10))
 }
 
-func page(rng *rand.Rand, name string) []byte {
-	return []byte(fmt.Sprintf("<!doctype html><title>%s</title><script type=module src=/assets/chunk0.js></script>%s", name, noise(rng, 2<<10, true)))
+func page(rng *rand.Rand, src *rand.ChaCha8, name string) []byte {
+	return []byte(fmt.Sprintf("<!doctype html><title>%s</title><script type=module src=/assets/chunk0.js></script>%s", name, noise(rng, src, 2<<10, true)))
 }
 
-func noise(rng *rand.Rand, n int, text bool) []byte {
+func noise(rng *rand.Rand, src *rand.ChaCha8, n int, text bool) []byte {
 	const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 (){};=.,\n"
 	b := make([]byte, n)
+	if !text {
+		_, _ = src.Read(b)
+		return b
+	}
 	for i := range b {
-		if text {
-			b[i] = alphabet[rng.IntN(len(alphabet))]
-		} else {
-			b[i] = byte(rng.Uint32())
-		}
+		b[i] = alphabet[rng.IntN(len(alphabet))]
 	}
 	return b
 }
