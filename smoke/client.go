@@ -22,7 +22,7 @@ const (
 
 // client sends the requests of one run: no cookies, no credentials, bounded
 // redirects that never leave HTTPS, every body read through a size limit,
-// and a timeout on each request from dialling to the last byte of the body.
+// and a timeout on each request from dialing to the last byte of the body.
 type client struct {
 	http      *http.Client
 	transport *http.Transport

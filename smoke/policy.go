@@ -33,7 +33,7 @@ const (
 type Policy struct {
 	// Attempts is the most attempts of one check, the first included.
 	Attempts int
-	// Timeout bounds one request, from dialling to the last byte of the body.
+	// Timeout bounds one request, from dialing to the last byte of the body.
 	Timeout time.Duration
 	// Deadline bounds the whole run; checks still running then fail.
 	Deadline time.Duration
