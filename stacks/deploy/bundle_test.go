@@ -156,7 +156,7 @@ func TestCollectBundleNotesWhatItCouldNotCollect(t *testing.T) {
 	}
 }
 
-func TestCollectBundleReturnsCanceledForACancelledContext(t *testing.T) {
+func TestCollectBundleReturnsCanceledForACanceledContext(t *testing.T) {
 	fakeECS, fakeLogs, fakeELB := rolledBackService()
 	op := operator(fakeECS, fakeLogs, deploytest.NewClock(t0), &logRecorder{})
 	op.TargetHealth = fakeELB
@@ -170,7 +170,7 @@ func TestCollectBundleReturnsCanceledForACancelledContext(t *testing.T) {
 		t.Errorf("CollectBundle() = %v, %v; want nil, context.Canceled", b, err)
 	}
 	if entries, _ := os.ReadDir(op.ArtifactsDir); len(entries) != 0 {
-		t.Errorf("artifacts written for a cancelled bundle: %v", entries)
+		t.Errorf("artifacts written for a canceled bundle: %v", entries)
 	}
 }
 

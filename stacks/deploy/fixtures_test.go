@@ -161,16 +161,6 @@ func (r *logRecorder) records(t *testing.T) []map[string]any {
 	return out
 }
 
-// messages returns the messages of the logged records.
-func (r *logRecorder) messages(t *testing.T) []string {
-	t.Helper()
-	var out []string
-	for _, rec := range r.records(t) {
-		out = append(out, rec["msg"].(string))
-	}
-	return out
-}
-
 // operator returns an operator over the fakes that polls every millisecond
 // and writes a heartbeat line every second poll.
 func operator(e *deploytest.ECS, l *deploytest.Logs, clock *deploytest.Clock, log *logRecorder) *deploy.Operator {

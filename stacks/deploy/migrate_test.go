@@ -186,7 +186,7 @@ func TestRunMigration(t *testing.T) {
 			stops:   1,
 		},
 		{
-			name:     "stops the task when the context is cancelled while waiting",
+			name:     "stops the task when the context is canceled while waiting",
 			describe: []deploytest.Step[*ecs.DescribeTasksOutput]{described(migrationTask("RUNNING"))},
 			cancelAt: 2,
 			log:      []string{},
@@ -409,7 +409,7 @@ func TestRunMigrationFailsBeforeStartingAnything(t *testing.T) {
 			wantErr: "run migration task: " + arnPrefix + "container-instance/x: RESOURCE:ENI (no free address)",
 		},
 		{
-			name: "returns context.Canceled when the context is cancelled before the start",
+			name: "returns context.Canceled when the context is canceled before the start",
 			ctx: func(ctx context.Context) context.Context {
 				ctx, cancel := context.WithCancel(ctx)
 				cancel()

@@ -256,7 +256,7 @@ func TestVerifyDeployment(t *testing.T) {
 			wantDescribes: 3,
 		},
 		{
-			name:          "returns context.Canceled when the context is cancelled while waiting",
+			name:          "returns context.Canceled when the context is canceled while waiting",
 			services:      []deploytest.Step[*ecs.DescribeServicesOutput]{serviceState(inProgress)},
 			running:       oneHealthy,
 			cancelAt:      2,
