@@ -159,7 +159,7 @@ changed).`)
 	if err != nil {
 		return err
 	}
-	clients, err := publish.LoadClients(ctx, publish.ClientOptions{PathStyle: pathStyle})
+	clients, err := publish.LoadClients(ctx, publish.ClientOptions{PathStyle: pathStyle, Connections: *concurrency})
 	if err != nil {
 		return usageError(err)
 	}

@@ -3,10 +3,12 @@ package publish
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -25,6 +27,10 @@ type ClientOptions struct {
 	PathStyle bool
 	// MaxBackoff caps the retry delay (0: the SDK's 20 s).
 	MaxBackoff time.Duration
+	// Connections is how many idle connections to a host are kept for
+	// reuse; set it to the upload concurrency (0: the SDK's 10), so that
+	// concurrent uploads do not open a new connection each.
+	Connections int
 }
 
 // Clients are the AWS clients a Publisher needs.
@@ -64,6 +70,17 @@ func NewClients(cfg aws.Config, opts ClientOptions) *Clients {
 		})
 	}
 	cfg.RetryMaxAttempts = 0 // the retryer above carries it
+	// Keep the SDK's client (and its CA bundle, proxy and timeouts); only
+	// widen its idle pool.
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = awshttp.NewBuildableClient()
+	}
+	if bc, ok := cfg.HTTPClient.(*awshttp.BuildableClient); ok && opts.Connections > 0 {
+		cfg.HTTPClient = bc.WithTransportOptions(func(tr *http.Transport) {
+			tr.MaxIdleConnsPerHost = max(tr.MaxIdleConnsPerHost, opts.Connections)
+			tr.MaxIdleConns = max(tr.MaxIdleConns, 2*opts.Connections)
+		})
+	}
 	return &Clients{
 		S3: s3.NewFromConfig(cfg, func(o *s3.Options) {
 			o.UsePathStyle = opts.PathStyle
