@@ -402,7 +402,7 @@ var siteRules = []policy.Rule{
 	},
 	{
 		Name:        "cloudfront-viewers-use-https",
-		Description: "No cache behaviour of a distribution, default or ordered, lets viewers use plain HTTP.",
+		Description: "No cache behavior of a distribution, default or ordered, lets viewers use plain HTTP.",
 		Enforcement: policy.Mandatory,
 		Types:       []string{tokenDistribution},
 		Check:       checkViewerProtocol,
@@ -532,12 +532,16 @@ func openPrincipal(raw json.RawMessage) string {
 	return ""
 }
 
+// sourceMatchOperators are the condition operators that require the key to
+// match a value.
+var sourceMatchOperators = []string{"StringEquals", "StringEqualsIgnoreCase", "StringLike", "ArnEquals", "ArnLike"}
+
 // hasExactSourceArn reports whether a condition names the request's source
 // with aws:SourceArn (the key is case-insensitive) and no wildcard.
 func hasExactSourceArn(cond map[string]map[string]json.RawMessage) bool {
 	for op, keys := range cond {
-		if strings.HasPrefix(op, "ForAnyValue:") || strings.HasSuffix(op, "IfExists") || strings.HasPrefix(op, "Not") || strings.HasPrefix(op, "StringNot") || strings.HasPrefix(op, "ArnNot") {
-			continue
+		if !slices.Contains(sourceMatchOperators, op) {
+			continue // negated, IfExists, Null and set operators do not name a source
 		}
 		for key, raw := range keys {
 			if !strings.EqualFold(key, "aws:SourceArn") {
@@ -607,22 +611,22 @@ func isS3Origin(origin map[string]any) bool {
 
 func checkViewerProtocol(_ *policy.Stack, r policy.Resource) []string {
 	var out []string
-	check := func(where string, behaviour map[string]any) {
-		switch p := ruleString(behaviour, "viewerProtocolPolicy"); p {
+	check := func(where string, behavior map[string]any) {
+		switch p := ruleString(behavior, "viewerProtocolPolicy"); p {
 		case "redirect-to-https", "https-only", mockaws.UnknownMarker:
 		default:
 			out = append(out, fmt.Sprintf("%s lets viewers use %q; set viewerProtocolPolicy redirect-to-https", where, p))
 		}
 	}
 	def, _ := r.Inputs["defaultCacheBehavior"].(map[string]any)
-	check("the default cache behaviour", def)
+	check("the default cache behavior", def)
 	for i, b := range ruleList(r.Inputs["orderedCacheBehaviors"]) {
-		behaviour, _ := b.(map[string]any)
-		where := fmt.Sprintf("ordered cache behaviour #%d", i)
-		if p := ruleString(behaviour, "pathPattern"); p != "" {
-			where = fmt.Sprintf("ordered cache behaviour %s", p)
+		behavior, _ := b.(map[string]any)
+		where := fmt.Sprintf("ordered cache behavior #%d", i)
+		if p := ruleString(behavior, "pathPattern"); p != "" {
+			where = fmt.Sprintf("ordered cache behavior %s", p)
 		}
-		check(where, behaviour)
+		check(where, behavior)
 	}
 	return out
 }

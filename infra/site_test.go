@@ -77,9 +77,9 @@ func runSite(t *testing.T, stack string) *siteRun {
 	return &siteRun{stackRun: run, outputs: outputs}
 }
 
-// at walks a plain value along keys (object fields) and indexes (list
+// sitePlainAt walks a plain value along keys (object fields) and indexes (list
 // positions).
-func at(t *testing.T, v any, path ...any) any {
+func sitePlainAt(t *testing.T, v any, path ...any) any {
 	t.Helper()
 	for _, p := range path {
 		switch p := p.(type) {
@@ -127,23 +127,23 @@ func TestSiteBucketIsPrivateEncryptedAndVersioned(t *testing.T) {
 				t.Errorf("public access block (-want +got):\n%s", diff)
 			}
 			ownership := run.one(t, tokenBucketOwnershipControls, "site-bucket-ownership")
-			if got := at(t, ownership.Inputs, "rule", "objectOwnership"); got != "BucketOwnerEnforced" {
+			if got := sitePlainAt(t, ownership.Inputs, "rule", "objectOwnership"); got != "BucketOwnerEnforced" {
 				t.Errorf("object ownership = %v, want BucketOwnerEnforced (ACLs off)", got)
 			}
 			sse := run.one(t, tokenBucketEncryption, "site-bucket-encryption")
-			if got := at(t, sse.Inputs, "rules", 0, "applyServerSideEncryptionByDefault", "sseAlgorithm"); got != "AES256" {
+			if got := sitePlainAt(t, sse.Inputs, "rules", 0, "applyServerSideEncryptionByDefault", "sseAlgorithm"); got != "AES256" {
 				t.Errorf("default encryption = %v, want AES256", got)
 			}
 			versioning := run.one(t, tokenBucketVersioning, "site-bucket-versioning")
-			if got := at(t, versioning.Inputs, "versioningConfiguration", "status"); got != "Enabled" {
+			if got := sitePlainAt(t, versioning.Inputs, "versioningConfiguration", "status"); got != "Enabled" {
 				t.Errorf("versioning = %v, want Enabled", got)
 			}
 			lifecycle := run.one(t, tokenBucketLifecycle, "site-bucket-lifecycle")
-			rule := at(t, lifecycle.Inputs, "rules", 0)
-			if got := at(t, rule, "noncurrentVersionExpiration", "noncurrentDays"); got != tt.noncurrentDays {
+			rule := sitePlainAt(t, lifecycle.Inputs, "rules", 0)
+			if got := sitePlainAt(t, rule, "noncurrentVersionExpiration", "noncurrentDays"); got != tt.noncurrentDays {
 				t.Errorf("noncurrent versions expire after %v days, want %v", got, tt.noncurrentDays)
 			}
-			if got := at(t, rule, "status"); got != "Enabled" {
+			if got := sitePlainAt(t, rule, "status"); got != "Enabled" {
 				t.Errorf("lifecycle rule status = %v, want Enabled", got)
 			}
 			for _, r := range []string{tokenBucketPublicAccessBlock, tokenBucketOwnershipControls, tokenBucketEncryption, tokenBucketVersioning, tokenBucketLifecycle, tokenBucketPolicy} {
@@ -269,7 +269,7 @@ func TestSiteDistributionServesTheBucketThroughOAC(t *testing.T) {
 				gotDefault[k] = def[k]
 			}
 			if diff := cmp.Diff(wantDefault, gotDefault); diff != "" {
-				t.Errorf("default cache behaviour (-want +got):\n%s", diff)
+				t.Errorf("default cache behavior (-want +got):\n%s", diff)
 			}
 			if got, _ := def["cachePolicyId"].(string); !strings.HasPrefix(got, "site-cache-") {
 				t.Errorf("cache policy id = %q, want the site's cache policy", got)
@@ -278,7 +278,7 @@ func TestSiteDistributionServesTheBucketThroughOAC(t *testing.T) {
 				t.Errorf("response headers policy id = %q, want the site's headers policy", got)
 			}
 			for _, b := range ruleList(in["orderedCacheBehaviors"]) {
-				t.Errorf("unexpected ordered cache behaviour %v", b)
+				t.Errorf("unexpected ordered cache behavior %v", b)
 			}
 		})
 	}
@@ -377,7 +377,7 @@ console.log(JSON.stringify(uris.map(function (uri) {
 `
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, node, "-e", script).CombinedOutput() //nolint:gosec // runs the router code under test
+	out, err := exec.CommandContext(ctx, node, "-e", script).CombinedOutput()
 	if err != nil {
 		t.Fatalf("node: %v\n%s", err, out)
 	}
@@ -462,8 +462,8 @@ func TestSiteRulesPassOnTheSite(t *testing.T) {
 	}
 }
 
-// cloneResources deep-copies resources so that a test may damage them.
-func cloneResources(t *testing.T, rs []policy.Resource) []policy.Resource {
+// siteCloneResources deep-copies resources so that a test may damage them.
+func siteCloneResources(t *testing.T, rs []policy.Resource) []policy.Resource {
 	t.Helper()
 	b, err := json.Marshal(rs)
 	if err != nil {
@@ -476,8 +476,8 @@ func cloneResources(t *testing.T, rs []policy.Resource) []policy.Resource {
 	return out
 }
 
-// resourceOf returns the first resource of type typ.
-func resourceOf(t *testing.T, rs []policy.Resource, typ string) *policy.Resource {
+// siteResourceOf returns the first resource of type typ.
+func siteResourceOf(t *testing.T, rs []policy.Resource, typ string) *policy.Resource {
 	t.Helper()
 	for i := range rs {
 		if rs[i].Type == typ {
@@ -488,8 +488,8 @@ func resourceOf(t *testing.T, rs []policy.Resource, typ string) *policy.Resource
 	return nil
 }
 
-// mustJSON marshals a policy document built as plain values.
-func mustJSON(t *testing.T, v any) string {
+// siteMustJSON marshals a policy document built as plain values.
+func siteMustJSON(t *testing.T, v any) string {
 	t.Helper()
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -504,8 +504,8 @@ func TestSiteRulesFireOnBadResources(t *testing.T) {
 	distArn := base.outputs["siteDistributionArn"]
 	setPolicy := func(statements ...map[string]any) func(t *testing.T, rs []policy.Resource) {
 		return func(t *testing.T, rs []policy.Resource) {
-			p := resourceOf(t, rs, tokenBucketPolicy)
-			p.Inputs["policy"] = mustJSON(t, map[string]any{"Version": PolicyVersion, "Statement": statements})
+			p := siteResourceOf(t, rs, tokenBucketPolicy)
+			p.Inputs["policy"] = siteMustJSON(t, map[string]any{"Version": PolicyVersion, "Statement": statements})
 		}
 	}
 	read := func(principal any, condition map[string]any) map[string]any {
@@ -516,7 +516,7 @@ func TestSiteRulesFireOnBadResources(t *testing.T) {
 		return st
 	}
 	distribution := func(t *testing.T, rs []policy.Resource) map[string]any {
-		return resourceOf(t, rs, tokenDistribution).Inputs
+		return siteResourceOf(t, rs, tokenDistribution).Inputs
 	}
 	tests := []struct {
 		name   string
@@ -526,21 +526,21 @@ func TestSiteRulesFireOnBadResources(t *testing.T) {
 		{
 			name: "fires when the public access block leaves public policies allowed",
 			damage: func(t *testing.T, rs []policy.Resource) {
-				resourceOf(t, rs, tokenBucketPublicAccessBlock).Inputs["blockPublicPolicy"] = false
+				siteResourceOf(t, rs, tokenBucketPublicAccessBlock).Inputs["blockPublicPolicy"] = false
 			},
 			want: []string{"buckets-private"},
 		},
 		{
 			name: "fires when a bucket has no public access block",
 			damage: func(t *testing.T, rs []policy.Resource) {
-				resourceOf(t, rs, tokenBucketPublicAccessBlock).Inputs["bucket"] = "some-other-bucket"
+				siteResourceOf(t, rs, tokenBucketPublicAccessBlock).Inputs["bucket"] = "some-other-bucket"
 			},
 			want: []string{"buckets-private"},
 		},
 		{
 			name: "fires when a bucket has a public-read ACL",
 			damage: func(t *testing.T, rs []policy.Resource) {
-				resourceOf(t, rs, tokenBucketV2).Inputs["acl"] = "public-read"
+				siteResourceOf(t, rs, tokenBucketV2).Inputs["acl"] = "public-read"
 			},
 			want: []string{"buckets-private"},
 		},
@@ -573,6 +573,18 @@ func TestSiteRulesFireOnBadResources(t *testing.T) {
 			want: []string{"buckets-private"},
 		},
 		{
+			name: "fires when the condition only requires a source to exist",
+			damage: setPolicy(read(map[string]any{"Service": "cloudfront.amazonaws.com"},
+				map[string]any{"Null": map[string]any{"AWS:SourceArn": "false"}})),
+			want: []string{"buckets-private"},
+		},
+		{
+			name: "fires when a source that may be absent is named",
+			damage: setPolicy(read(map[string]any{"Service": "cloudfront.amazonaws.com"},
+				map[string]any{"StringEqualsIfExists": map[string]any{"AWS:SourceArn": distArn}})),
+			want: []string{"buckets-private"},
+		},
+		{
 			name: "fires when a NotPrincipal statement allows",
 			damage: setPolicy(map[string]any{"Effect": "Allow", "NotPrincipal": map[string]any{"AWS": "arn:aws:iam::210987654321:root"},
 				"Action": "s3:GetObject", "Resource": bucketArn + "/*"}),
@@ -581,7 +593,7 @@ func TestSiteRulesFireOnBadResources(t *testing.T) {
 		{
 			name: "fires when the bucket policy is not known",
 			damage: func(t *testing.T, rs []policy.Resource) {
-				resourceOf(t, rs, tokenBucketPolicy).Inputs["policy"] = mockaws.UnknownMarker
+				siteResourceOf(t, rs, tokenBucketPolicy).Inputs["policy"] = mockaws.UnknownMarker
 			},
 			want: []string{"buckets-private"},
 		},
@@ -597,14 +609,14 @@ func TestSiteRulesFireOnBadResources(t *testing.T) {
 		{
 			name: "fires when the S3 origin has no origin access control",
 			damage: func(t *testing.T, rs []policy.Resource) {
-				delete(at(t, distribution(t, rs), "origins", 0).(map[string]any), "originAccessControlId")
+				delete(sitePlainAt(t, distribution(t, rs), "origins", 0).(map[string]any), "originAccessControlId")
 			},
 			want: []string{"cloudfront-s3-origins-use-oac"},
 		},
 		{
 			name: "fires when the S3 origin uses a legacy origin access identity",
 			damage: func(t *testing.T, rs []policy.Resource) {
-				origin := at(t, distribution(t, rs), "origins", 0).(map[string]any)
+				origin := sitePlainAt(t, distribution(t, rs), "origins", 0).(map[string]any)
 				delete(origin, "originAccessControlId")
 				origin["s3OriginConfig"] = map[string]any{"originAccessIdentity": "origin-access-identity/cloudfront/E2QWRUHAPOMQZL"}
 			},
@@ -613,7 +625,7 @@ func TestSiteRulesFireOnBadResources(t *testing.T) {
 		{
 			name: "fires when an S3 endpoint is reached as a custom origin",
 			damage: func(t *testing.T, rs []policy.Resource) {
-				origin := at(t, distribution(t, rs), "origins", 0).(map[string]any)
+				origin := sitePlainAt(t, distribution(t, rs), "origins", 0).(map[string]any)
 				delete(origin, "originAccessControlId")
 				origin["customOriginConfig"] = map[string]any{"originProtocolPolicy": "https-only"}
 			},
@@ -622,7 +634,7 @@ func TestSiteRulesFireOnBadResources(t *testing.T) {
 		{
 			name: "fires when the origin access control does not sign",
 			damage: func(t *testing.T, rs []policy.Resource) {
-				resourceOf(t, rs, tokenOriginAccessControl).Inputs["signingBehavior"] = "never"
+				siteResourceOf(t, rs, tokenOriginAccessControl).Inputs["signingBehavior"] = "never"
 			},
 			want: []string{"cloudfront-s3-origins-use-oac"},
 		},
@@ -637,14 +649,14 @@ func TestSiteRulesFireOnBadResources(t *testing.T) {
 			},
 		},
 		{
-			name: "fires when the default behaviour allows plain HTTP",
+			name: "fires when the default behavior allows plain HTTP",
 			damage: func(t *testing.T, rs []policy.Resource) {
-				at(t, distribution(t, rs), "defaultCacheBehavior").(map[string]any)["viewerProtocolPolicy"] = "allow-all"
+				sitePlainAt(t, distribution(t, rs), "defaultCacheBehavior").(map[string]any)["viewerProtocolPolicy"] = "allow-all"
 			},
 			want: []string{"cloudfront-viewers-use-https"},
 		},
 		{
-			name: "fires when an ordered behaviour allows plain HTTP",
+			name: "fires when an ordered behavior allows plain HTTP",
 			damage: func(t *testing.T, rs []policy.Resource) {
 				distribution(t, rs)["orderedCacheBehaviors"] = []any{
 					map[string]any{"pathPattern": "/assets/*", "targetOriginId": siteOriginID, "viewerProtocolPolicy": "https-only"},
@@ -656,7 +668,7 @@ func TestSiteRulesFireOnBadResources(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rs := cloneResources(t, base.resources)
+			rs := siteCloneResources(t, base.resources)
 			tt.damage(t, rs)
 			vs := policy.Evaluate(siteRules, &policy.Stack{Name: "dev", Environment: EnvDev, Resources: rs})
 			var got []string
