@@ -20,10 +20,10 @@ type SiteArgs struct {
 	Config *Config
 }
 
-// SiteComponent is the static frontend: a private S3 bucket that only its CloudFront
-// distribution can read, through Origin Access Control. The publisher
-// (deployctl publish-frontend) uploads releases into the bucket and
-// invalidates the distribution. (Site, without the suffix, is its
+// SiteComponent is the static frontend: a private S3 bucket that only its
+// CloudFront distribution can read, through Origin Access Control. The
+// publisher (deployctl publish-frontend) uploads releases into the bucket
+// and invalidates the distribution. (Site, without the suffix, is its
 // configuration.)
 type SiteComponent struct {
 	pulumi.ResourceState
