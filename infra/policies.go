@@ -76,6 +76,13 @@ var configRules = []policy.Rule{
 			if !ok || !strings.HasPrefix(r.Type, "aws:") || strings.Contains(name, s.Environment) {
 				return nil
 			}
+			if r.Type == typeECRRepository {
+				// ECR replication keeps repository names, so a repository is
+				// named alike in every account: its account separates dev
+				// from prod, and the digest dev verified lands under the
+				// same name in prod.
+				return nil
+			}
 			return []string{fmt.Sprintf("physical name %q does not mention the environment %q", name, s.Environment)}
 		},
 	},

@@ -40,13 +40,57 @@ func Build(ctx *pulumi.Context) (pulumi.Map, error) {
 	if err := checkAccount(ctx, cfg); err != nil {
 		return nil, err
 	}
+	runtime, err := NewRuntime(ctx, "runtime", &RuntimeArgs{Config: cfg})
+	if err != nil {
+		return nil, err
+	}
+	site, err := NewSite(ctx, "site", &SiteArgs{Config: cfg})
+	if err != nil {
+		return nil, err
+	}
+	identity, err := NewIdentity(ctx, "identity", &IdentityArgs{
+		Config:     cfg,
+		ClusterArn: runtime.ClusterArn,
+		Services:   deployTargets(runtime),
+		Site:       SiteTargets{BucketArn: site.BucketArn, DistributionArn: site.DistributionArn},
+	})
+	if err != nil {
+		return nil, err
+	}
+
 	outputs := pulumi.Map{
 		"environment": pulumi.String(cfg.Environment),
 		"accountId":   pulumi.String(cfg.AccountID),
 		"region":      pulumi.String(cfg.Region),
 		"release":     releaseOutput(cfg),
 	}
+	for _, part := range []pulumi.Map{runtime.Outputs(), site.Outputs(), identity.Outputs()} {
+		for k, v := range part {
+			if _, dup := outputs[k]; dup {
+				return nil, fmt.Errorf("stack output %q is exported twice", k)
+			}
+			outputs[k] = v
+		}
+	}
 	return outputs, nil
+}
+
+// deployTargets are the resources each service's deploy role is scoped to.
+func deployTargets(runtime *Runtime) map[string]ServiceTargets {
+	targets := make(map[string]ServiceTargets, len(runtime.Services))
+	for name, svc := range runtime.Services {
+		targets[name] = ServiceTargets{
+			RepositoryArn:        svc.RepositoryArn,
+			ServiceArn:           svc.ServiceArn,
+			TaskRoleArn:          svc.TaskRoleArn,
+			ExecutionRoleArn:     svc.ExecutionRoleArn,
+			LogGroupArn:          svc.LogGroupArn,
+			TaskDefinitionFamily: svc.TaskDefinitionFamily,
+			MigrationFamily:      svc.MigrationFamily,
+			SecretArns:           svc.SecretArns,
+		}
+	}
+	return targets
 }
 
 // checkAccount refuses to run against any account but the stack's: a
