@@ -66,7 +66,7 @@ func (p *Publisher) Apply(ctx context.Context, plan *Plan) (*Result, error) {
 		if p.CloudFront == nil || p.DistributionID == "" {
 			log.Warn("no distribution: invalidation skipped", "paths", len(plan.Invalidate))
 		} else {
-			id, err := p.invalidate(ctx, plan.Invalidate)
+			id, err := p.invalidate(ctx, m.ID, plan.Invalidate)
 			res.InvalidationID = id
 			if err != nil {
 				return res, fmt.Errorf("release %s is live; %w", m.ID, err)
@@ -166,12 +166,14 @@ func (p *Publisher) put(ctx context.Context, f File) (string, error) {
 
 // invalidate creates an invalidation of paths and waits for it with the
 // SDK's InvalidationCompleted waiter.
-func (p *Publisher) invalidate(ctx context.Context, paths []string) (string, error) {
+func (p *Publisher) invalidate(ctx context.Context, release string, paths []string) (string, error) {
 	log := p.log()
 	out, err := p.CloudFront.CreateInvalidation(ctx, &cloudfront.CreateInvalidationInput{
 		DistributionId: aws.String(p.DistributionID),
 		InvalidationBatch: &cftypes.InvalidationBatch{
-			CallerReference: aws.String(fmt.Sprintf("deployctl-%s-%d", p.Bucket, p.now().UnixNano())),
+			// Unique per attempt: CloudFront treats a repeated reference as
+			// the same request.
+			CallerReference: aws.String(fmt.Sprintf("%s-%d", release, time.Now().UnixNano())),
 			Paths:           &cftypes.Paths{Quantity: aws.Int32(int32(len(paths))), Items: paths}, //nolint:gosec // at most maxInvalidationPaths
 		},
 	})

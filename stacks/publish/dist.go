@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -118,9 +119,10 @@ func hashFile(f *LocalFile) error {
 }
 
 // invalidationPaths returns the viewer paths that serve key: "/key", and
-// for an index.html also its directory ("/docs/" and "/docs", or "/").
+// for an index.html also its directory ("/docs/" and "/docs", or "/"),
+// URL-encoded as CloudFront wants them (a space becomes %20).
 func invalidationPaths(key string) []string {
-	p := "/" + key
+	p := (&url.URL{Path: "/" + key}).EscapedPath()
 	if path.Base(key) != "index.html" {
 		return []string{p}
 	}

@@ -335,7 +335,8 @@ func (p *Publisher) Plan(ctx context.Context) (*Plan, error) {
 			plan.Invalidate = live.InvalidationPaths
 		}
 	} else {
-		plan.manifest = &Manifest{ID: releaseID(p.now(), digest), Digest: digest, CreatedAt: p.now().UTC(), Files: record}
+		now := p.now()
+		plan.manifest = &Manifest{ID: releaseID(now, digest), Digest: digest, CreatedAt: now.UTC(), Files: record}
 		plan.writeManifest = true
 		plan.Invalidate = p.invalidations(plan, live)
 		plan.manifest.InvalidationPaths = plan.Invalidate
@@ -344,6 +345,12 @@ func (p *Publisher) Plan(ctx context.Context) (*Plan, error) {
 	plan.Deletes, plan.KeptReleases = p.retention(plan.manifest, manifests, objects)
 	if plan.Uploads == nil {
 		plan.Uploads = []File{}
+	}
+	if plan.Skips == nil {
+		plan.Skips = []File{}
+	}
+	if plan.Invalidate == nil {
+		plan.Invalidate = []string{}
 	}
 	return plan, nil
 }

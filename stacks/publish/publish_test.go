@@ -406,3 +406,17 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+func TestInvalidationPathsAreURLEncoded(t *testing.T) {
+	e := newEnv(t)
+	e.publish(writeDist(t, map[string]string{"index.html": "home", "über uns/index.html": "about"}))
+
+	invs := e.cf.invalidations()
+	if len(invs) != 1 {
+		t.Fatalf("%d invalidations, want 1", len(invs))
+	}
+	want := []string{"/", "/%C3%BCber%20uns", "/%C3%BCber%20uns/", "/%C3%BCber%20uns/index.html", "/index.html"}
+	if diff := cmp.Diff(want, invs[0].paths); diff != "" {
+		t.Errorf("invalidated paths (-want +got):\n%s", diff)
+	}
+}
