@@ -65,8 +65,8 @@ const (
 	pipelineTagPreview = "preview"
 )
 
-// identityTypeToken is the component's type.
-const identityTypeToken = "experts:infra:Identity"
+// identityComponentType is the component's type.
+const identityComponentType = "experts:infra:Identity"
 
 // IdentityArgs are the resources the roles are scoped to. They come from the
 // runtime and site components; the identity declares none of them.
@@ -165,7 +165,7 @@ func NewIdentity(ctx *pulumi.Context, name string, args *IdentityArgs, opts ...p
 	}
 	cfg := args.Config
 	c := &IdentityComponent{RoleArns: make(map[string]pulumi.StringOutput, len(Pipelines))}
-	if err := ctx.RegisterComponentResource(identityTypeToken, name, c, opts...); err != nil {
+	if err := ctx.RegisterComponentResource(identityComponentType, name, c, opts...); err != nil {
 		return nil, fmt.Errorf("register identity component: %w", err)
 	}
 	parent := pulumi.Parent(c)
@@ -469,7 +469,7 @@ func serviceDeployPolicy(s deployScope) PolicyDocument {
 		// Registering a task definition passes its roles to ECS tasks.
 		Statement{Sid: "PassOwnTaskRoles", Effect: "Allow", Action: StringOrList{"iam:PassRole"},
 			Resource:  StringOrList{s.taskRole, s.executionRole},
-			Condition: map[string]map[string]any{"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}},
+			Condition: identityPassedToECSTasks()},
 		Statement{Sid: "ReadOwnLogs", Effect: "Allow", Action: StringOrList{
 			"logs:DescribeLogStreams", "logs:FilterLogEvents", "logs:GetLogEvents",
 		}, Resource: StringOrList{s.logGroup + ":*"}},
@@ -608,7 +608,7 @@ func infraPolicy(cfg *Config, providerArn string) PolicyDocument {
 		}, Resource: StringOrList{envPolicies}},
 		Statement{Sid: "PassEnvironmentRolesToTasks", Effect: "Allow", Action: StringOrList{"iam:PassRole"},
 			Resource:  StringOrList{envRoles},
-			Condition: map[string]map[string]any{"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}},
+			Condition: identityPassedToECSTasks()},
 	)
 	linked := []string{"ecs.amazonaws.com", "elasticloadbalancing.amazonaws.com"}
 	if cfg.Registry.ReplicateToAccountID != "" {
@@ -959,6 +959,17 @@ var identityRules = []policy.Rule{
 			return out
 		},
 	},
+}
+
+// identityPassedToECSTasks is the condition that lets roles be passed to
+// ECS tasks only.
+func identityPassedToECSTasks() map[string]map[string]any {
+	return identityCondition("StringEquals", "iam:PassedToService", "ecs-tasks.amazonaws.com")
+}
+
+// identityCondition is a policy condition with one operator and key.
+func identityCondition(op, key string, value any) map[string]map[string]any {
+	return map[string]map[string]any{op: {key: value}}
 }
 
 // identityBranchGlob is the only wildcard subject allowed (outside prod):

@@ -205,7 +205,7 @@ func TestIdentityOutputsNameEveryRole(t *testing.T) {
 
 func TestIdentityChildrenAreParentedAndNamedAfterTheComponent(t *testing.T) {
 	run := runIdentity(t, "dev", nil)
-	component := run.one(t, identityTypeToken, "identity")
+	component := run.one(t, identityComponentType, "identity")
 	var children []string
 	for _, r := range run.resources {
 		if r.URN == component.URN {
@@ -515,7 +515,7 @@ func TestIdentityRefusesIncompleteArgs(t *testing.T) {
 }
 
 // TestIdentityBadConfigIsAConfigErrorNamingTheKey runs the identity with
-// configs GitHub or IAM could not honour: the run fails before declaring
+// configs GitHub or IAM could not honor: the run fails before declaring
 // anything, with a *ConfigError for the key (exit 2 in preview).
 func TestIdentityBadConfigIsAConfigErrorNamingTheKey(t *testing.T) {
 	github := func(fields string) func(v map[string]string) {

@@ -125,7 +125,7 @@ func TestWhoamiWrapsOtherFailures(t *testing.T) {
 	}
 }
 
-func TestWhoamiStopsWhenTheContextIsCancelled(t *testing.T) {
+func TestWhoamiStopsWhenTheContextIsCanceled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	_, err := Whoami(ctx, &whoamiFakeSTS{Out: whoamiIdentity(whoamiDevAccount, whoamiDevRoleArn)}, whoamiDevAccount)
