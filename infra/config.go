@@ -231,11 +231,19 @@ func (r Release) Builds() bool { return r.ImageDigest == "" }
 // "<service>-vX.Y.Z", and "" when Ref is a branch.
 func (r Release) ReleaseTagVersion(service string) string {
 	v, ok := strings.CutPrefix(r.Ref, service+"-v")
-	if !ok || !semver.IsValid("v"+v) {
+	if !ok || !isFullSemver(v) {
 		return ""
 	}
 	return v
 }
+
+// isFullSemver reports whether v is a complete semantic version such as
+// "1.4.2" or "1.5.0-rc.1": semver.IsValid alone also takes "1.4" and "1".
+func isFullSemver(v string) bool {
+	return fullSemver.MatchString(v) && semver.IsValid("v"+v)
+}
+
+var fullSemver = regexp.MustCompile(`^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$`)
 
 // Site configures the static frontend.
 type Site struct {
@@ -485,7 +493,6 @@ var (
 	bucketPattern      = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 	envVarPattern      = regexp.MustCompile(`^[A-Z_][A-Z0-9_]*$`)
 	uuidPattern        = `[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`
-	environmentPattern = regexp.MustCompile(`^[a-z][a-z0-9-]{0,30}$`)
 )
 
 // ReservedEnvironment are the variables the program sets on every
@@ -767,8 +774,8 @@ func validateReleases(d *decoder, c *Config) {
 			d.fail(key, "", "required and not set", "deployctl release writes it; for a new stack copy the dev stack's")
 			continue
 		}
-		if !semver.IsValid("v"+r.Version) || strings.HasPrefix(r.Version, "v") {
-			d.fail(key+".version", r.Version, "not a semantic version (without a leading v)", "set it like 1.4.2")
+		if !isFullSemver(r.Version) {
+			d.fail(key+".version", r.Version, "not a full semantic version X.Y.Z (without a leading v)", "set it like 1.4.2")
 		}
 		if !gitShaPattern.MatchString(r.GitSha) {
 			d.fail(key+".gitSha", r.GitSha, "must be the full 40-character lowercase commit id", "use git rev-parse HEAD")

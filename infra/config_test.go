@@ -79,7 +79,8 @@ func TestDecodeConfigRejects(t *testing.T) {
 		{"fails when the api has no database URL", "dev", set(KeyServices, "api.secrets", map[string]string{}), KeyServices + ".api.secrets.DATABASE_URL", "need the database URL"},
 		{"fails when a service is missing", "dev", set(KeyServices, "mcp", nil), KeyServices + ".mcp", "required and not set"},
 		{"fails when a service is unknown", "dev", set(KeyServices, "worker", map[string]any{}), KeyServices + ".worker", "unknown service"},
-		{"fails when the version is not semver", "dev", set(KeyRelease, "api.version", "v1.2"), KeyRelease + ".api.version", "not a semantic version"},
+		{"fails when the version is not semver", "dev", set(KeyRelease, "api.version", "v1.2.0"), KeyRelease + ".api.version", "not a full semantic version"},
+		{"fails when the version is shorthand", "dev", set(KeyRelease, "api.version", "1.4"), KeyRelease + ".api.version", "not a full semantic version"},
 		{"fails when the sha is abbreviated", "dev", set(KeyRelease, "api.gitSha", "4b825dc"), KeyRelease + ".api.gitSha", "40-character"},
 		{"fails when the tag disagrees with the version", "dev", set(KeyRelease, "api.ref", "api-v2.0.0"), KeyRelease + ".api.ref", "names version 2.0.0"},
 		{"fails when the digest is malformed", "prod", set(KeyRelease, "api.imageDigest", "sha256:abc"), KeyRelease + ".api.imageDigest", "not an image digest"},
@@ -152,6 +153,8 @@ func TestReleaseTagVersion(t *testing.T) {
 		{"main", ServiceAPI, ""},
 		{"mcp-v1.4.2", ServiceAPI, ""},
 		{"api-vlatest", ServiceAPI, ""},
+		{"api-v1.4", ServiceAPI, ""},
+		{"api-v1.5.0-rc.1", ServiceAPI, "1.5.0-rc.1"},
 	}
 	for _, tt := range tests {
 		if got := (Release{Ref: tt.ref}).ReleaseTagVersion(tt.service); got != tt.want {

@@ -11,7 +11,6 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/experts/platform/infra/mockaws"
 	"github.com/experts/platform/infra/policy"
 )
 
@@ -373,11 +372,11 @@ func newSiteDistribution(ctx *pulumi.Context, name string, cfg *Config, bucket *
 
 // Type tokens the site rules look at.
 const (
-	tokenBucketV2                = "aws:s3/bucketV2:BucketV2"
-	tokenBucketPublicAccessBlock = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
-	tokenBucketPolicy            = "aws:s3/bucketPolicy:BucketPolicy"
-	tokenDistribution            = "aws:cloudfront/distribution:Distribution"
-	tokenOriginAccessControl     = "aws:cloudfront/originAccessControl:OriginAccessControl"
+	typeBucketV2                = "aws:s3/bucketV2:BucketV2"
+	typeBucketPublicAccessBlock = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+	typeBucketPolicy            = "aws:s3/bucketPolicy:BucketPolicy"
+	typeDistribution            = "aws:cloudfront/distribution:Distribution"
+	typeOriginAccessControl     = "aws:cloudfront/originAccessControl:OriginAccessControl"
 )
 
 // publicAccessBlockFlags are the four settings of a public access block,
@@ -397,14 +396,14 @@ var siteRules = []policy.Rule{
 		Name:        "cloudfront-s3-origins-use-oac",
 		Description: "Every S3 origin of a distribution reads through an Origin Access Control that signs every request with SigV4.",
 		Enforcement: policy.Mandatory,
-		Types:       []string{tokenDistribution, tokenOriginAccessControl},
+		Types:       []string{typeDistribution, typeOriginAccessControl},
 		Check:       checkOriginAccessControl,
 	},
 	{
 		Name:        "cloudfront-viewers-use-https",
 		Description: "No cache behavior of a distribution, default or ordered, lets viewers use plain HTTP.",
 		Enforcement: policy.Mandatory,
-		Types:       []string{tokenDistribution},
+		Types:       []string{typeDistribution},
 		Check:       checkViewerProtocol,
 	},
 }
@@ -412,7 +411,7 @@ var siteRules = []policy.Rule{
 func checkBucketsPrivate(s *policy.Stack) []policy.Violation {
 	var out []policy.Violation
 	blocked := map[string]bool{}
-	for _, r := range s.OfType(tokenBucketPublicAccessBlock) {
+	for _, r := range s.OfType(typeBucketPublicAccessBlock) {
 		blocked[ruleString(r.Inputs, "bucket")] = true
 		for _, flag := range publicAccessBlockFlags {
 			if on, _ := r.Inputs[flag].(bool); !on {
@@ -421,7 +420,7 @@ func checkBucketsPrivate(s *policy.Stack) []policy.Violation {
 			}
 		}
 	}
-	for _, r := range s.OfType(tokenBucketV2) {
+	for _, r := range s.OfType(typeBucketV2) {
 		name := ruleString(r.Inputs, "bucket")
 		if name == "" {
 			name = r.Name
@@ -439,7 +438,7 @@ func checkBucketsPrivate(s *policy.Stack) []policy.Violation {
 			}
 		}
 	}
-	for _, r := range s.OfType(tokenBucketPolicy) {
+	for _, r := range s.OfType(typeBucketPolicy) {
 		text, _ := r.Inputs["policy"].(string)
 		for _, msg := range publicStatements(text) {
 			out = append(out, policy.Violation{URN: r.URN, Message: msg})
@@ -462,7 +461,7 @@ type rawStatement struct {
 // policy that lets everyone, or a service acting for anyone, in without an
 // exact aws:SourceArn condition.
 func publicStatements(text string) []string {
-	if text == "" || text == mockaws.UnknownMarker || text == mockaws.SecretMarker {
+	if text == "" || text == policy.UnknownMarker || text == policy.SecretMarker {
 		return []string{"bucket policy is not known before deployment, so it cannot be checked; build it from known ARNs"}
 	}
 	var doc struct {
@@ -553,7 +552,7 @@ func hasExactSourceArn(cond map[string]map[string]json.RawMessage) bool {
 			}
 			exact := true
 			for _, v := range values {
-				if v == "" || strings.ContainsAny(v, "*?") || v == mockaws.UnknownMarker {
+				if v == "" || strings.ContainsAny(v, "*?") || v == policy.UnknownMarker {
 					exact = false
 				}
 			}
@@ -566,7 +565,7 @@ func hasExactSourceArn(cond map[string]map[string]json.RawMessage) bool {
 }
 
 func checkOriginAccessControl(_ *policy.Stack, r policy.Resource) []string {
-	if r.Type == tokenOriginAccessControl {
+	if r.Type == typeOriginAccessControl {
 		if ruleString(r.Inputs, "originAccessControlOriginType") != "s3" {
 			return nil
 		}
@@ -613,7 +612,7 @@ func checkViewerProtocol(_ *policy.Stack, r policy.Resource) []string {
 	var out []string
 	check := func(where string, behavior map[string]any) {
 		switch p := ruleString(behavior, "viewerProtocolPolicy"); p {
-		case "redirect-to-https", "https-only", mockaws.UnknownMarker:
+		case "redirect-to-https", "https-only", policy.UnknownMarker:
 		default:
 			out = append(out, fmt.Sprintf("%s lets viewers use %q; set viewerProtocolPolicy redirect-to-https", where, p))
 		}

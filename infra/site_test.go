@@ -113,12 +113,12 @@ func TestSiteBucketIsPrivateEncryptedAndVersioned(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.stack, func(t *testing.T) {
 			run := runSite(t, tt.stack)
-			bucket := run.one(t, tokenBucketV2, "site-bucket")
+			bucket := run.one(t, typeBucketV2, "site-bucket")
 			want := map[string]any{"bucket": tt.bucket, "forceDestroy": tt.forceDestroy}
 			if diff := cmp.Diff(want, bucket.Inputs); diff != "" {
 				t.Errorf("bucket inputs (-want +got):\n%s", diff)
 			}
-			access := run.one(t, tokenBucketPublicAccessBlock, "site-bucket-public-access")
+			access := run.one(t, typeBucketPublicAccessBlock, "site-bucket-public-access")
 			wantAccess := map[string]any{
 				"bucket": tt.bucket, "blockPublicAcls": true, "blockPublicPolicy": true,
 				"ignorePublicAcls": true, "restrictPublicBuckets": true,
@@ -146,7 +146,7 @@ func TestSiteBucketIsPrivateEncryptedAndVersioned(t *testing.T) {
 			if got := sitePlainAt(t, rule, "status"); got != "Enabled" {
 				t.Errorf("lifecycle rule status = %v, want Enabled", got)
 			}
-			for _, r := range []string{tokenBucketPublicAccessBlock, tokenBucketOwnershipControls, tokenBucketEncryption, tokenBucketVersioning, tokenBucketLifecycle, tokenBucketPolicy} {
+			for _, r := range []string{typeBucketPublicAccessBlock, tokenBucketOwnershipControls, tokenBucketEncryption, tokenBucketVersioning, tokenBucketLifecycle, typeBucketPolicy} {
 				for _, res := range run.ofType(r) {
 					if res.Inputs["bucket"] != tt.bucket {
 						t.Errorf("%s applies to bucket %v, want %s", res.Name, res.Inputs["bucket"], tt.bucket)
@@ -161,7 +161,7 @@ func TestSiteBucketPolicyAdmitsOnlyThisDistributionOverTLS(t *testing.T) {
 	for _, stack := range []string{"dev", "prod"} {
 		t.Run(stack, func(t *testing.T) {
 			run := runSite(t, stack)
-			text, ok := run.one(t, tokenBucketPolicy, "site-bucket-policy").Inputs["policy"].(string)
+			text, ok := run.one(t, typeBucketPolicy, "site-bucket-policy").Inputs["policy"].(string)
 			if !ok {
 				t.Fatal("bucket policy is not a known string")
 			}
@@ -206,7 +206,7 @@ func TestSiteDistributionServesTheBucketThroughOAC(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.stack, func(t *testing.T) {
 			run := runSite(t, tt.stack)
-			dist := run.one(t, tokenDistribution, "site-cdn")
+			dist := run.one(t, typeDistribution, "site-cdn")
 			in := dist.Inputs
 
 			settings := map[string]any{}
@@ -245,7 +245,7 @@ func TestSiteDistributionServesTheBucketThroughOAC(t *testing.T) {
 			if _, ok := origin["s3OriginConfig"]; ok {
 				t.Errorf("origin also has an s3OriginConfig (legacy origin access identity): %v", origin["s3OriginConfig"])
 			}
-			oac := run.one(t, tokenOriginAccessControl, "site-oac")
+			oac := run.one(t, typeOriginAccessControl, "site-oac")
 			wantOAC := map[string]any{"originAccessControlOriginType": "s3", "signingBehavior": "always", "signingProtocol": "sigv4"}
 			for k, v := range wantOAC {
 				if oac.Inputs[k] != v {
@@ -504,7 +504,7 @@ func TestSiteRulesFireOnBadResources(t *testing.T) {
 	distArn := base.outputs["siteDistributionArn"]
 	setPolicy := func(statements ...map[string]any) func(t *testing.T, rs []policy.Resource) {
 		return func(t *testing.T, rs []policy.Resource) {
-			p := siteResourceOf(t, rs, tokenBucketPolicy)
+			p := siteResourceOf(t, rs, typeBucketPolicy)
 			p.Inputs["policy"] = siteMustJSON(t, map[string]any{"Version": PolicyVersion, "Statement": statements})
 		}
 	}
@@ -516,7 +516,7 @@ func TestSiteRulesFireOnBadResources(t *testing.T) {
 		return st
 	}
 	distribution := func(t *testing.T, rs []policy.Resource) map[string]any {
-		return siteResourceOf(t, rs, tokenDistribution).Inputs
+		return siteResourceOf(t, rs, typeDistribution).Inputs
 	}
 	tests := []struct {
 		name   string
@@ -526,21 +526,21 @@ func TestSiteRulesFireOnBadResources(t *testing.T) {
 		{
 			name: "fires when the public access block leaves public policies allowed",
 			damage: func(t *testing.T, rs []policy.Resource) {
-				siteResourceOf(t, rs, tokenBucketPublicAccessBlock).Inputs["blockPublicPolicy"] = false
+				siteResourceOf(t, rs, typeBucketPublicAccessBlock).Inputs["blockPublicPolicy"] = false
 			},
 			want: []string{"buckets-private"},
 		},
 		{
 			name: "fires when a bucket has no public access block",
 			damage: func(t *testing.T, rs []policy.Resource) {
-				siteResourceOf(t, rs, tokenBucketPublicAccessBlock).Inputs["bucket"] = "some-other-bucket"
+				siteResourceOf(t, rs, typeBucketPublicAccessBlock).Inputs["bucket"] = "some-other-bucket"
 			},
 			want: []string{"buckets-private"},
 		},
 		{
 			name: "fires when a bucket has a public-read ACL",
 			damage: func(t *testing.T, rs []policy.Resource) {
-				siteResourceOf(t, rs, tokenBucketV2).Inputs["acl"] = "public-read"
+				siteResourceOf(t, rs, typeBucketV2).Inputs["acl"] = "public-read"
 			},
 			want: []string{"buckets-private"},
 		},
@@ -593,7 +593,7 @@ func TestSiteRulesFireOnBadResources(t *testing.T) {
 		{
 			name: "fires when the bucket policy is not known",
 			damage: func(t *testing.T, rs []policy.Resource) {
-				siteResourceOf(t, rs, tokenBucketPolicy).Inputs["policy"] = mockaws.UnknownMarker
+				siteResourceOf(t, rs, typeBucketPolicy).Inputs["policy"] = mockaws.UnknownMarker
 			},
 			want: []string{"buckets-private"},
 		},
@@ -634,7 +634,7 @@ func TestSiteRulesFireOnBadResources(t *testing.T) {
 		{
 			name: "fires when the origin access control does not sign",
 			damage: func(t *testing.T, rs []policy.Resource) {
-				siteResourceOf(t, rs, tokenOriginAccessControl).Inputs["signingBehavior"] = "never"
+				siteResourceOf(t, rs, typeOriginAccessControl).Inputs["signingBehavior"] = "never"
 			},
 			want: []string{"cloudfront-s3-origins-use-oac"},
 		},

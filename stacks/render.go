@@ -31,7 +31,7 @@ var reviewKeys = []string{
 	"imageName", "build", "registry",
 }
 
-// policyKeys hold JSON policy documents, summarised one statement a line.
+// policyKeys hold JSON policy documents, summarized one statement a line.
 var policyKeys = []string{"assumeRolePolicy", "policy"}
 
 // WriteText writes the plan for a reviewer: resources as a tree under their
@@ -102,7 +102,7 @@ func writeInputs(pw *printer, indent string, r policy.Resource) {
 			continue
 		}
 		pw.printf("%s%s:\n", indent, k)
-		for _, line := range summarisePolicy(text) {
+		for _, line := range summarizePolicy(text) {
 			pw.printf("%s    %s\n", indent, line)
 		}
 	}
@@ -133,9 +133,9 @@ func writeInputs(pw *printer, indent string, r policy.Resource) {
 	}
 }
 
-// summarisePolicy renders each statement of a policy document on one line:
+// summarizePolicy renders each statement of a policy document on one line:
 // "Allow a, b on r1, r2 if StringEquals k=v".
-func summarisePolicy(text string) []string {
+func summarizePolicy(text string) []string {
 	doc, err := infra.ParsePolicyDocument(text)
 	if err != nil {
 		return []string{compact(text, 160)}

@@ -10,8 +10,8 @@ import (
 // Markers that replace values a reviewer must not see or that are not known
 // until the resource exists.
 const (
-	SecretMarker  = "[secret]"
-	UnknownMarker = "[unknown]"
+	SecretMarker  = policy.SecretMarker
+	UnknownMarker = policy.UnknownMarker
 )
 
 // Plain turns a property value into the plain value JSON would hold:

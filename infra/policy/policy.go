@@ -18,6 +18,13 @@ const (
 	Advisory  Enforcement = "advisory"
 )
 
+// Markers that stand in plain values for what a reviewer must not see or
+// what is not known before the resource exists.
+const (
+	SecretMarker  = "[secret]"
+	UnknownMarker = "[unknown]"
+)
+
 // Resource is a registered resource with its inputs as plain values: JSON
 // documents (IAM policies) stay strings, secrets are "[secret]".
 type Resource struct {
