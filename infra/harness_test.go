@@ -73,6 +73,39 @@ func tryRunStack(t *testing.T, stack string, mutate func(values map[string]strin
 	return run, err
 }
 
+// tryRunComponent runs a component under the mocks like tryRunStack and
+// resolves the outputs build returns.
+func tryRunComponent(t *testing.T, stack string, mutate func(values map[string]string),
+	build func(ctx *pulumi.Context, cfg *Config) (pulumi.Map, error),
+) (*stackRun, map[string]any, error) {
+	t.Helper()
+	var outputs map[string]any
+	run, err := tryRunStack(t, stack, mutate, func(ctx *pulumi.Context, cfg *Config) error {
+		outs, err := build(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		outputs, err = mockaws.AwaitOutputs(ctx.Context(), outs)
+		return err
+	})
+	return run, outputs, err
+}
+
+// stringOutputs returns outputs that must all be strings as strings.
+func stringOutputs(t *testing.T, outputs map[string]any) map[string]string {
+	t.Helper()
+	out := make(map[string]string, len(outputs))
+	for k, v := range outputs {
+		s, ok := v.(string)
+		if !ok {
+			t.Errorf("output %s is a %T, want a string", k, v)
+			continue
+		}
+		out[k] = s
+	}
+	return out
+}
+
 // ofType returns the registered resources of one type token.
 func (r *stackRun) ofType(typ string) []policy.Resource {
 	var out []policy.Resource

@@ -7,9 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -62,43 +60,17 @@ type identityRun struct {
 
 func runIdentity(t *testing.T, stack string, mutate func(values map[string]string)) *identityRun {
 	t.Helper()
-	var (
-		mu      sync.Mutex
-		pending sync.WaitGroup
-	)
-	outputs := map[string]string{}
-	run := runStack(t, stack, mutate, func(ctx *pulumi.Context, cfg *Config) error {
+	run, outputs, err := tryRunComponent(t, stack, mutate, func(ctx *pulumi.Context, cfg *Config) (pulumi.Map, error) {
 		id, err := NewIdentity(ctx, "identity", identityTestArgs(cfg))
 		if err != nil {
-			return err
+			return nil, err
 		}
-		for key, value := range id.Outputs() {
-			out, ok := value.(pulumi.StringOutput)
-			if !ok {
-				t.Errorf("output %s is a %T, want a string output", key, value)
-				continue
-			}
-			pending.Add(1)
-			out.ApplyT(func(s string) string {
-				defer pending.Done()
-				mu.Lock()
-				defer mu.Unlock()
-				outputs[key] = s
-				return s
-			})
-		}
-		return nil
+		return id.Outputs(), nil
 	})
-	done := make(chan struct{})
-	go func() { pending.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("identity outputs did not resolve")
+	if err != nil {
+		t.Fatalf("run identity of stack %s: %v", stack, err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	return &identityRun{stackRun: run, outputs: outputs}
+	return &identityRun{stackRun: run, outputs: stringOutputs(t, outputs)}
 }
 
 // identityRoleTags are the PipelineTagKey values, in Pipelines order.

@@ -47,7 +47,7 @@ func TestNetworkCreatesAVpcSizedPerEnvironment(t *testing.T) {
 			if vpc.Inputs["subnetStrategy"] != "Auto" {
 				t.Errorf("subnetStrategy = %v, want Auto", vpc.Inputs["subnetStrategy"])
 			}
-			subnets := rr.output(t, "taskSubnetIds").([]string)
+			subnets := rr.outputStrings(t, "taskSubnetIds")
 			if len(subnets) != int(tt.want["numberOfAvailabilityZones"].(float64)) {
 				t.Errorf("tasks run in %d subnets, want one per availability zone", len(subnets))
 			}
@@ -69,7 +69,7 @@ func TestNetworkUsesAnExistingVpc(t *testing.T) {
 	if got := rr.ofType(typeAwsxVpc); len(got) != 0 {
 		t.Errorf("declares %d VPCs with an existing one configured", len(got))
 	}
-	if diff := cmp.Diff(private, rr.output(t, "taskSubnetIds")); diff != "" {
+	if diff := cmp.Diff(private, rr.outputStrings(t, "taskSubnetIds")); diff != "" {
 		t.Errorf("task subnets (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff(public, runtimeInputs(rr.one(t, typeLoadBalancer, "runtime-alb").Inputs).list("subnets")); diff != "" {

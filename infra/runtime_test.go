@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -18,8 +17,6 @@ import (
 type runtimeRun struct {
 	*stackRun
 	runtime *Runtime
-
-	mu      sync.Mutex
 	outputs map[string]any
 }
 
@@ -37,34 +34,44 @@ func runRuntime(t *testing.T, stack string, mutate func(values map[string]string
 func tryRunRuntime(t *testing.T, stack string, mutate func(values map[string]string)) (*runtimeRun, error) {
 	t.Helper()
 	rr := &runtimeRun{}
-	run, err := tryRunStack(t, stack, mutate, func(ctx *pulumi.Context, cfg *Config) error {
+	run, outputs, err := tryRunComponent(t, stack, mutate, func(ctx *pulumi.Context, cfg *Config) (pulumi.Map, error) {
 		r, err := NewRuntime(ctx, "runtime", &RuntimeArgs{Config: cfg})
 		if err != nil {
-			return err
+			return nil, err
 		}
 		rr.runtime = r
-		r.Outputs().ToMapOutput().ApplyT(func(m map[string]any) error {
-			rr.mu.Lock()
-			defer rr.mu.Unlock()
-			rr.outputs = m
-			return nil
-		})
-		return nil
+		return r.Outputs(), nil
 	})
-	rr.stackRun = run
+	rr.stackRun, rr.outputs = run, outputs
 	return rr, err
 }
 
 // output returns one stack output of the run.
 func (rr *runtimeRun) output(t *testing.T, key string) any {
 	t.Helper()
-	rr.mu.Lock()
-	defer rr.mu.Unlock()
 	v, ok := rr.outputs[key]
 	if !ok {
 		t.Fatalf("no output %q", key)
 	}
 	return v
+}
+
+// outputStrings returns a list-of-strings output of the run.
+func (rr *runtimeRun) outputStrings(t *testing.T, key string) []string {
+	t.Helper()
+	list, ok := rr.output(t, key).([]any)
+	if !ok {
+		t.Fatalf("output %q is %T, want a list", key, rr.output(t, key))
+	}
+	out := make([]string, len(list))
+	for i, v := range list {
+		s, ok := v.(string)
+		if !ok {
+			t.Fatalf("output %q holds %T, want strings", key, v)
+		}
+		out[i] = s
+	}
+	return out
 }
 
 // containers parses the container definitions of the task definition with
@@ -144,11 +151,9 @@ func TestRuntimeExportsTheOutputsWorkflowsRead(t *testing.T) {
 		t.Run(tt.stack, func(t *testing.T) {
 			rr := runRuntime(t, tt.stack, nil)
 			var keys []string
-			rr.mu.Lock()
 			for k := range rr.outputs {
 				keys = append(keys, k)
 			}
-			rr.mu.Unlock()
 			sort.Strings(keys)
 			want := append([]string(nil), outputKeys...)
 			sort.Strings(want)
@@ -162,7 +167,7 @@ func TestRuntimeExportsTheOutputsWorkflowsRead(t *testing.T) {
 			}
 			// One-off tasks run where the services run.
 			svc := runtimeInputs(rr.one(t, typeECSService, "runtime-api").Inputs).object("networkConfiguration")
-			if diff := cmp.Diff(svc.list("subnets"), rr.output(t, "taskSubnetIds")); diff != "" {
+			if diff := cmp.Diff(svc.list("subnets"), rr.outputStrings(t, "taskSubnetIds")); diff != "" {
 				t.Errorf("taskSubnetIds differ from the service's subnets (-service +output):\n%s", diff)
 			}
 			if diff := cmp.Diff(svc.list("securityGroups"), []string{rr.output(t, "taskSecurityGroupId").(string)}); diff != "" {

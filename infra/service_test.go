@@ -76,7 +76,7 @@ func TestServiceDeploymentSettings(t *testing.T) {
 			if diff := cmp.Diff(wantFixed, fixed); diff != "" {
 				t.Errorf("service settings (-want +got):\n%s", diff)
 			}
-			if got := in.object("networkConfiguration").list("subnets"); !slices.Equal(got, rr.output(t, "taskSubnetIds").([]string)) {
+			if got := in.object("networkConfiguration").list("subnets"); !slices.Equal(got, rr.outputStrings(t, "taskSubnetIds")) {
 				t.Errorf("subnets = %v, want the private subnets %v", got, rr.output(t, "taskSubnetIds"))
 			}
 		})

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -37,44 +36,17 @@ type siteRun struct {
 
 func runSite(t *testing.T, stack string) *siteRun {
 	t.Helper()
-	var (
-		mu      sync.Mutex
-		pending sync.WaitGroup
-	)
-	outputs := map[string]string{}
-	run := runStack(t, stack, nil, func(ctx *pulumi.Context, cfg *Config) error {
+	run, outputs, err := tryRunComponent(t, stack, nil, func(ctx *pulumi.Context, cfg *Config) (pulumi.Map, error) {
 		site, err := NewSite(ctx, "site", &SiteArgs{Config: cfg})
 		if err != nil {
-			return err
+			return nil, err
 		}
-		for key, value := range site.Outputs() {
-			out, ok := value.(pulumi.StringOutput)
-			if !ok {
-				t.Errorf("output %s is a %T, want a string output", key, value)
-				continue
-			}
-			pending.Add(1)
-			out.ApplyT(func(s string) string {
-				defer pending.Done()
-				mu.Lock()
-				defer mu.Unlock()
-				outputs[key] = s
-				return s
-			})
-		}
-		return nil
+		return site.Outputs(), nil
 	})
-	// Outputs that are not tied to a resource may resolve after the run.
-	done := make(chan struct{})
-	go func() { pending.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("site outputs did not resolve")
+	if err != nil {
+		t.Fatalf("run site of stack %s: %v", stack, err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	return &siteRun{stackRun: run, outputs: outputs}
+	return &siteRun{stackRun: run, outputs: stringOutputs(t, outputs)}
 }
 
 // sitePlainAt walks a plain value along keys (object fields) and indexes (list

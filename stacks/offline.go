@@ -2,13 +2,10 @@ package stacks
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/internals"
 
 	"github.com/experts/platform/infra"
 	"github.com/experts/platform/infra/mockaws"
@@ -65,7 +62,7 @@ func PreviewOffline(ctx context.Context, dir, stack string) (*Plan, error) {
 		if err != nil {
 			return err
 		}
-		outputs, err = resolveOutputs(pctx.Context(), outs)
+		outputs, err = mockaws.AwaitOutputs(pctx.Context(), outs)
 		return err
 	})
 	if err != nil {
@@ -86,47 +83,4 @@ func PreviewOffline(ctx context.Context, dir, stack string) (*Plan, error) {
 		Violations: policy.Evaluate(rules, &policy.Stack{Name: stack, Environment: cfg.Environment, Resources: resources}),
 		Rules:      len(rules),
 	}, nil
-}
-
-// resolveOutputs waits for every stack output and turns it into a plain
-// value, with secrets and unknowns shown as markers.
-func resolveOutputs(ctx context.Context, outs pulumi.Map) (map[string]any, error) {
-	keys := make([]string, 0, len(outs))
-	for k := range outs {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	plain := make(map[string]any, len(outs))
-	for _, k := range keys {
-		res, err := internals.UnsafeAwaitOutput(ctx, pulumi.ToOutput(outs[k]))
-		if err != nil {
-			return nil, fmt.Errorf("resolve output %s: %w", k, err)
-		}
-		switch {
-		case res.Secret:
-			plain[k] = mockaws.SecretMarker
-		case !res.Known:
-			plain[k] = mockaws.UnknownMarker
-		default:
-			v, err := toPlain(res.Value)
-			if err != nil {
-				return nil, fmt.Errorf("output %s: %w", k, err)
-			}
-			plain[k] = v
-		}
-	}
-	return plain, nil
-}
-
-// toPlain round-trips v through JSON so that it holds only JSON types.
-func toPlain(v any) (any, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	var out any
-	if err := json.Unmarshal(b, &out); err != nil {
-		return nil, err
-	}
-	return out, nil
 }
