@@ -122,7 +122,7 @@ func hashFile(f *LocalFile) error {
 // for an index.html also its directory ("/docs/" and "/docs", or "/"),
 // URL-encoded as CloudFront wants them (a space becomes %20).
 func invalidationPaths(key string) []string {
-	p := (&url.URL{Path: "/" + key}).EscapedPath()
+	p := keepRFC1738Safe.Replace((&url.URL{Path: "/" + key}).EscapedPath())
 	if path.Base(key) != "index.html" {
 		return []string{p}
 	}
@@ -132,3 +132,11 @@ func invalidationPaths(key string) []string {
 	}
 	return []string{p, dir, strings.TrimSuffix(dir, "/")}
 }
+
+// keepRFC1738Safe undoes what EscapedPath encodes but CloudFront wants as
+// is: it URL-encodes only non-ASCII and RFC 1738 unsafe characters in
+// invalidation paths, and a path with "!", "'", "(" or ")" encoded never
+// matches the cached copy. ("*" stays encoded: unencoded it would be a
+// wildcard.) Every "%" of EscapedPath starts an escape, so no other text
+// reads as one of these.
+var keepRFC1738Safe = strings.NewReplacer("%21", "!", "%27", "'", "%28", "(", "%29", ")")

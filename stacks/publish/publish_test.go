@@ -420,3 +420,19 @@ func TestInvalidationPathsAreURLEncoded(t *testing.T) {
 		t.Errorf("invalidated paths (-want +got):\n%s", diff)
 	}
 }
+
+func TestInvalidationPathsKeepCharactersCloudFrontWantsUnencoded(t *testing.T) {
+	e := newEnv(t)
+	e.publish(writeDist(t, map[string]string{"index.html": "home", "terms (v2)/index.html": "terms", "don't!.html": "x", "a*b.txt": "y"}))
+
+	invs := e.cf.invalidations()
+	if len(invs) != 1 {
+		t.Fatalf("%d invalidations, want 1", len(invs))
+	}
+	// CloudFront matches "(", ")", "'" and "!" only as they are; "*"
+	// stays encoded so that it is never a wildcard.
+	want := []string{"/", "/a%2Ab.txt", "/don't!.html", "/index.html", "/terms%20(v2)", "/terms%20(v2)/", "/terms%20(v2)/index.html"}
+	if diff := cmp.Diff(want, invs[0].paths); diff != "" {
+		t.Errorf("invalidated paths (-want +got):\n%s", diff)
+	}
+}
