@@ -403,7 +403,7 @@ func (p *Publisher) retention(release *Manifest, manifests []*Manifest, objects 
 			others = append(others, m)
 		}
 	}
-	if len(others) == 0 && p.Retain > 0 {
+	if len(others) == 0 {
 		return deletes, kept
 	}
 	retained := others[:min(p.Retain, len(others))]

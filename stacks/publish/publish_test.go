@@ -436,3 +436,31 @@ func TestInvalidationPathsKeepCharactersCloudFrontWantsUnencoded(t *testing.T) {
 		t.Errorf("invalidated paths (-want +got):\n%s", diff)
 	}
 }
+
+func TestFirstPublishWithoutRetentionDeletesNothingItDidNotPublish(t *testing.T) {
+	e := newEnv(t)
+	// A bucket this tool never published to: an old site, or the wrong bucket.
+	if err := e.s3.Put(bucket, "assets/legacy-0a1b2c3d.js", []byte("old"), "application/javascript", ""); err != nil {
+		t.Fatal(err)
+	}
+
+	p := e.publisher(writeDist(t, site(1)))
+	p.Retain = 0
+	first, err := p.Publish(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(first.Deleted) != 0 {
+		t.Errorf("first publish with retain 0 deleted %v; a bucket without release manifests keeps its files", first.Deleted)
+	}
+
+	p = e.publisher(writeDist(t, site(2)))
+	p.Retain = 0
+	second, err := p.Publish(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !contains(second.Deleted, "assets/legacy-0a1b2c3d.js") || !contains(second.Deleted, siteJS(1)) {
+		t.Errorf("second publish with retain 0 deleted %v, want the legacy chunk and the first release's %s", second.Deleted, siteJS(1))
+	}
+}
