@@ -586,6 +586,11 @@ func infraPolicy(cfg *Config, providerArn string) PolicyDocument {
 			Resource: StringOrList{fmt.Sprintf("arn:aws:elasticloadbalancing:%s:%s:*", r, a)}},
 		Statement{Sid: "Containers", Effect: "Allow", Action: StringOrList{"ecs:*"},
 			Resource: StringOrList{fmt.Sprintf("arn:aws:ecs:%s:%s:*", r, a)}},
+		// ECS authorizes RegisterTaskDefinition on "*" only: "ecs:*" on the
+		// region's ARNs does not cover it, and every task definition the
+		// program declares would be refused.
+		Statement{Sid: "TaskDefinitions", Effect: "Allow", Action: StringOrList{"ecs:RegisterTaskDefinition"},
+			Resource: StringOrList{"*"}},
 		Statement{Sid: "Registry", Effect: "Allow", Action: StringOrList{"ecr:*"},
 			Resource: StringOrList{fmt.Sprintf("arn:aws:ecr:%s:%s:repository/*", r, a)}},
 		Statement{Sid: "Logs", Effect: "Allow", Action: StringOrList{"logs:*"},

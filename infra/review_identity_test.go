@@ -1,0 +1,70 @@
+package infra
+
+import (
+	"strings"
+	"testing"
+)
+
+// reviewRolePolicies runs the whole program of a stack under the mocks and
+// returns the inline policy documents of the role named roleName.
+func reviewRolePolicies(t *testing.T, stack string, mutate func(values map[string]string), roleName string) []PolicyDocument {
+	t.Helper()
+	run := runStack(t, stack, mutate, nil)
+	var docs []PolicyDocument
+	for _, r := range run.ofType(identityRolePolicyType) {
+		if r.Inputs["role"] != roleName {
+			continue
+		}
+		text, _ := r.Inputs["policy"].(string)
+		doc, err := ParsePolicyDocument(text)
+		if err != nil {
+			t.Fatalf("policy %s of role %s: %v", r.Name, roleName, err)
+		}
+		docs = append(docs, doc)
+	}
+	if len(docs) == 0 {
+		t.Fatalf("stack %s declares no inline policy of role %s", stack, roleName)
+	}
+	return docs
+}
+
+// reviewAllows reports whether an Allow statement of docs grants action on
+// resource as IAM evaluates the request: for actions that IAM authorizes on
+// "*" only, resource is "*", which no ARN pattern matches.
+func reviewAllows(docs []PolicyDocument, action, resource string) bool {
+	for _, d := range docs {
+		for _, st := range d.Statement {
+			if !strings.EqualFold(st.Effect, "Allow") {
+				continue
+			}
+			actionOK, resourceOK := false, false
+			for _, a := range st.Action {
+				actionOK = actionOK || identityGlobMatch(a, action)
+			}
+			for _, r := range st.Resource {
+				resourceOK = resourceOK || r == "*" || (resource != "*" && identityGlobMatch(r, resource))
+			}
+			if actionOK && resourceOK {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func TestReviewInfraRoleCanRegisterTaskDefinitions(t *testing.T) {
+	for _, stack := range []string{"dev", "prod"} {
+		t.Run(stack, func(t *testing.T) {
+			docs := reviewRolePolicies(t, stack, nil, "experts-"+stack+"-infra")
+			// ECS authorizes RegisterTaskDefinition on "*" only; "ecs:*" on
+			// the region's ARNs leaves every task definition refused.
+			if !reviewAllows(docs, "ecs:RegisterTaskDefinition", "*") {
+				t.Errorf("the infra role cannot register task definitions (ecs:RegisterTaskDefinition on \"*\")")
+			}
+			if reviewAllows([]PolicyDocument{NewPolicyDocument(Statement{Effect: "Allow", Action: StringOrList{"ecs:*"},
+				Resource: StringOrList{"arn:aws:ecs:eu-west-1:123456789012:*"}})}, "ecs:RegisterTaskDefinition", "*") {
+				t.Fatal("reviewAllows matches a regional ARN pattern against \"*\": the check above cannot fail")
+			}
+		})
+	}
+}
