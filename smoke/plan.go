@@ -118,10 +118,12 @@ func Plan(t Targets) ([]Check, error) {
 }
 
 // parseBaseURL accepts an absolute http or https URL with a host, no
-// credentials, no query and no fragment.
+// credentials, no query and no fragment. Its messages never repeat a
+// password, even of a URL that does not parse.
 func parseBaseURL(what, raw string) (*url.URL, error) {
+	shown := redactURL(raw)
 	if strings.TrimSpace(raw) != raw {
-		return nil, fmt.Errorf("%s URL %q has leading or trailing space", what, raw)
+		return nil, fmt.Errorf("%s URL %q has leading or trailing space", what, shown)
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -129,19 +131,40 @@ func parseBaseURL(what, raw string) (*url.URL, error) {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return nil, fmt.Errorf("%s URL %q is not a URL: %w", what, raw, err)
+		return nil, fmt.Errorf("%s URL %q is not a URL: %w", what, shown, err)
 	}
 	switch {
 	case u.Scheme != "http" && u.Scheme != "https":
-		return nil, fmt.Errorf("%s URL %q: scheme must be https or http", what, raw)
+		return nil, fmt.Errorf("%s URL %q: scheme must be https or http", what, shown)
 	case u.Opaque != "" || u.Hostname() == "":
-		return nil, fmt.Errorf("%s URL %q has no host (want a URL such as https://api.example.com)", what, raw)
+		return nil, fmt.Errorf("%s URL %q has no host (want a URL such as https://api.example.com)", what, shown)
 	case u.User != nil:
 		return nil, fmt.Errorf("%s URL %q must not carry credentials", what, u.Redacted())
 	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
-		return nil, fmt.Errorf("%s URL %q must not have a query or fragment", what, raw)
+		return nil, fmt.Errorf("%s URL %q must not have a query or fragment", what, shown)
 	}
 	return u, nil
+}
+
+// redactURL replaces the password of raw's user info with "xxxxx", as
+// url.URL.Redacted does, reading the user info as text so that it works on
+// a URL that does not parse: the authority is what follows "//" up to "?"
+// or "#", and the user info what comes before its last "@".
+func redactURL(raw string) string {
+	_, rest, ok := strings.Cut(raw, "//")
+	if !ok {
+		return raw
+	}
+	from := len(raw) - len(rest)
+	if end := strings.IndexAny(rest, "?#"); end >= 0 {
+		rest = rest[:end]
+	}
+	at := strings.LastIndex(rest, "@")
+	colon := strings.Index(rest[:max(at, 0)], ":")
+	if at < 0 || colon < 0 {
+		return raw
+	}
+	return raw[:from+colon+1] + "xxxxx" + raw[from+at:]
 }
 
 // joinPath appends path to the path of base.

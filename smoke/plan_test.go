@@ -91,6 +91,21 @@ func TestPlanRefusesBadTargets(t *testing.T) {
 			targets: Targets{APIURL: "https://admin:hunter2@api.example.com"},
 			wantErr: []string{"must not carry credentials", "admin:xxxxx@"},
 		},
+		{
+			name:    "refuses an ftp URL with credentials without repeating the password",
+			targets: Targets{FrontendURL: "ftp://admin:hunter2@app.example.com"},
+			wantErr: []string{"scheme must be https or http", "admin:xxxxx@"},
+		},
+		{
+			name:    "refuses surrounding space without repeating the password",
+			targets: Targets{APIURL: "https://admin:hunter2@api.example.com\n"},
+			wantErr: []string{"leading or trailing space", "admin:xxxxx@"},
+		},
+		{
+			name:    "refuses a URL that does not parse without repeating the password",
+			targets: Targets{MCPURL: "https://admin:hunter2@mcp.example.com:port/x?y=@"},
+			wantErr: []string{"is not a URL", "admin:xxxxx@mcp.example.com:port/x?y=@"},
+		},
 		{name: "refuses a query", targets: Targets{APIURL: "https://api.example.com/?x=1"}, wantErr: []string{"must not have a query or fragment"}},
 		{name: "refuses a version that is not semver", targets: Targets{APIURL: "https://a.example.com", ExpectVersion: "1.4"}, wantErr: []string{`expected version "1.4" is not a semantic version`}},
 		{name: "refuses a sha that is not hex", targets: Targets{APIURL: "https://a.example.com", ExpectSHA: "main"}, wantErr: []string{`expected sha "main" is not a git sha`}},
