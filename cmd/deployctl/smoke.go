@@ -48,8 +48,9 @@ jitter (--attempts in all) on connection errors, timeouts, 408, 429, 5xx and
 a /version that still reports another release; a Retry-After header sets the
 wait. Anything else fails it at once: other status codes, invalid JSON, a
 TLS error, more than 5 redirects or one from https to http, a body over
-4 MiB. Each request has --timeout, from connecting to its last byte; the run
-ends by --deadline whatever the servers do.
+4 MiB (of a script or stylesheet only the first 4 MiB are read: a larger
+bundle passes). Each request has --timeout, from connecting to its last
+byte; the run ends by --deadline whatever the servers do.
 
 Progress goes to stderr; the summary (or with --json the report) to stdout.
 --junit also writes the report as JUnit XML. When $GITHUB_STEP_SUMMARY is

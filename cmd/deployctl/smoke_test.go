@@ -327,6 +327,7 @@ func TestSmokeHelpDocumentsEveryFlag(t *testing.T) {
 		"-attempts", "-timeout", "-deadline", "-json", "-junit",
 		"/healthz", "/openapi.json", "/api/v1/experts", "/version", "tools/list", "immutable", "no-cache",
 		"Retry-After", "GITHUB_STEP_SUMMARY", "Exit status: 0", "(default 5)", "(default 5s)", "(default 40s)",
+		"only the first 4 MiB are read",
 	} {
 		if !strings.Contains(stderr, s) {
 			t.Errorf("help does not mention %q", s)
