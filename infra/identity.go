@@ -306,7 +306,8 @@ func identityRoles(cfg *Config, args *IdentityArgs) []identityRole {
 		scope := deployScope{
 			region: cfg.Region, account: cfg.AccountID,
 			family: t.TaskDefinitionFamily, migrationFamily: t.MigrationFamily,
-			secretArns: slices.Clone(t.SecretArns),
+			secretArns:  slices.Clone(t.SecretArns),
+			lookupZones: !cfg.Network.Existing(),
 		}
 		policies := []identityPolicy{{
 			suffix: "access",
@@ -405,6 +406,10 @@ type deployScope struct {
 	taskRole, executionRole, logGroup string
 	family, migrationFamily           string
 	secretArns                        []string
+	// lookupZones is set when the stack creates its VPC: the awsx Vpc
+	// component looks up the region's availability zones on every run of
+	// the program, a release's `pulumi up` included.
+	lookupZones bool
 }
 
 // serviceDeployPolicy is what a release of one service does, and nothing
@@ -459,6 +464,14 @@ func serviceDeployPolicy(s deployScope) PolicyDocument {
 		Statement{Sid: "EcsClusterTasks", Effect: "Allow", Action: StringOrList{"ecs:DescribeTasks", "ecs:StopTask"},
 			Resource: StringOrList{tasks}},
 	)
+	if s.lookupZones {
+		// A release's `pulumi up` runs the whole program, whose awsx Vpc
+		// calls ec2:DescribeAvailabilityZones: without it the up fails
+		// before it changes anything. IAM authorizes it on "*" only; it
+		// returns zone names, no data.
+		doc.Statement = append(doc.Statement, Statement{Sid: "AvailabilityZones", Effect: "Allow",
+			Action: StringOrList{"ec2:DescribeAvailabilityZones"}, Resource: StringOrList{"*"}})
+	}
 	if s.migrationFamily != "" {
 		doc.Statement = append(doc.Statement, Statement{
 			Sid: "EcsRunMigration", Effect: "Allow", Action: StringOrList{"ecs:RunTask"},
@@ -698,8 +711,12 @@ const (
 )
 
 // identityStarActions are the only actions any GitHub role may hold on
-// Resource "*": AWS cannot scope them to a resource.
-var identityStarActions = []string{"ecr:GetAuthorizationToken", "ecs:RegisterTaskDefinition", "ecs:DescribeTaskDefinition"}
+// Resource "*": AWS cannot scope them to a resource. The program itself
+// calls ec2:DescribeAvailabilityZones (the awsx Vpc), so every role that
+// runs it needs that one.
+var identityStarActions = []string{
+	"ecr:GetAuthorizationToken", "ecs:RegisterTaskDefinition", "ecs:DescribeTaskDefinition", "ec2:DescribeAvailabilityZones",
+}
 
 // identityInfraStarActions are the account-level writes the infra role may
 // hold on "*" (IAM authorizes them on nothing else), besides metadata reads.
@@ -830,8 +847,9 @@ var identityRules = []policy.Rule{
 	},
 	{
 		Name: RuleGitHubResourceStar,
-		Description: `GitHub roles hold Resource "*" only for ecr:GetAuthorizationToken, ecs:RegisterTaskDefinition and ` +
-			`ecs:DescribeTaskDefinition; the preview and infra roles also for metadata reads (never object, secret or log data), ` +
+		Description: `GitHub roles hold Resource "*" only for ecr:GetAuthorizationToken, ecs:RegisterTaskDefinition, ` +
+			`ecs:DescribeTaskDefinition and ec2:DescribeAvailabilityZones (which the program calls); the preview and infra roles ` +
+			`also for metadata reads (never object, secret or log data), ` +
 			"and the infra role for the few account-level writes IAM cannot scope. No NotAction or NotResource.",
 		Enforcement: policy.Mandatory,
 		CheckStack: func(s *policy.Stack) []policy.Violation {

@@ -68,3 +68,34 @@ func TestReviewInfraRoleCanRegisterTaskDefinitions(t *testing.T) {
 		})
 	}
 }
+
+func TestReviewDeployRolesCanRunTheProgramsZoneLookup(t *testing.T) {
+	existingVpc := func(values map[string]string) {
+		values[KeyNetwork] = `{"vpcId":"vpc-0123456789abcdef0",` +
+			`"publicSubnetIds":["subnet-0123456789abcdef0","subnet-0123456789abcdef1"],` +
+			`"privateSubnetIds":["subnet-0123456789abcdef2","subnet-0123456789abcdef3"]}`
+	}
+	tests := []struct {
+		name   string
+		stack  string
+		mutate func(values map[string]string)
+		want   bool
+	}{
+		{"dev deploy roles may look up zones when the stack creates its VPC", "dev", nil, true},
+		{"prod deploy roles may look up zones when the stack creates its VPC", "prod", nil, true},
+		{"deploy roles get no zone lookup with an existing VPC", "dev", existingVpc, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, svc := range Services {
+				// A release's `pulumi up` runs the whole program as the
+				// deploy role; the awsx Vpc calls getAvailabilityZones,
+				// which IAM authorizes on "*" only.
+				docs := reviewRolePolicies(t, tt.stack, tt.mutate, "experts-"+tt.stack+"-"+svc+"-deploy")
+				if got := reviewAllows(docs, "ec2:DescribeAvailabilityZones", "*"); got != tt.want {
+					t.Errorf("%s deploy role may call ec2:DescribeAvailabilityZones: %v, want %v", svc, got, tt.want)
+				}
+			}
+		})
+	}
+}
