@@ -21,7 +21,8 @@ import (
 //
 //   - api and mcp deploy: push the service's image, register its task
 //     definitions, update its service, run the api's migration task, and
-//     read what the release checks (its logs, secrets and state);
+//     read what the release checks (its logs, its secrets' metadata and
+//     state);
 //   - frontend deploy: publish the site bucket and invalidate its
 //     distribution;
 //   - infra: `pulumi up` of this whole program (broad, approval-gated);
@@ -487,22 +488,20 @@ func serviceDeployPolicy(s deployScope) PolicyDocument {
 			"logs:DescribeLogStreams", "logs:FilterLogEvents", "logs:GetLogEvents",
 		}, Resource: StringOrList{s.logGroup + ":*"}},
 	)
-	var secrets, parameters StringOrList
+	// The release may check that the secrets its task definitions inject
+	// exist, never read them: ECS reads the values with the execution
+	// role, and a GitHub job (with every action it runs) must not hold the
+	// database URL. So: DescribeSecret, and no GetSecretValue or
+	// ssm:GetParameters, which return the values.
+	var secrets StringOrList
 	for _, arn := range identitySortedUnique(s.secretArns) {
-		if strings.HasPrefix(arn, "arn:aws:ssm:") {
-			parameters = append(parameters, arn)
-		} else {
+		if !strings.HasPrefix(arn, "arn:aws:ssm:") {
 			secrets = append(secrets, arn)
 		}
 	}
 	if len(secrets) > 0 {
-		doc.Statement = append(doc.Statement, Statement{Sid: "ReadOwnSecrets", Effect: "Allow", Action: StringOrList{
-			"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue",
-		}, Resource: secrets})
-	}
-	if len(parameters) > 0 {
-		doc.Statement = append(doc.Statement, Statement{Sid: "ReadOwnParameters", Effect: "Allow",
-			Action: StringOrList{"ssm:GetParameters"}, Resource: parameters})
+		doc.Statement = append(doc.Statement, Statement{Sid: "DescribeOwnSecrets", Effect: "Allow",
+			Action: StringOrList{"secretsmanager:DescribeSecret"}, Resource: secrets})
 	}
 	return doc
 }

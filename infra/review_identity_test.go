@@ -99,3 +99,49 @@ func TestReviewDeployRolesCanRunTheProgramsZoneLookup(t *testing.T) {
 		})
 	}
 }
+
+func TestReviewDeployRolesNeverReadSecretValues(t *testing.T) {
+	for _, stack := range []string{"dev", "prod"} {
+		t.Run(stack, func(t *testing.T) {
+			var param string
+			addParameter := func(values map[string]string) {
+				param = "arn:aws:ssm:eu-west-1:" + map[string]string{"dev": "210987654321", "prod": "123456789012"}[stack] +
+					":parameter/experts/" + stack + "/mcp-token"
+				setJSON(t, values, KeyServices, "mcp.secrets.MCP_TOKEN", param)
+			}
+			secret := runStackSecret(t, stack)
+			for _, svc := range Services {
+				docs := reviewRolePolicies(t, stack, addParameter, "experts-"+stack+"-"+svc+"-deploy")
+				// ECS injects the values with the execution role; a GitHub
+				// job must not be able to read the database URL.
+				for _, read := range []struct{ action, arn string }{
+					{"secretsmanager:GetSecretValue", secret},
+					{"ssm:GetParameters", param},
+					{"ssm:GetParameter", param},
+				} {
+					if reviewAllows(docs, read.action, read.arn) {
+						t.Errorf("%s deploy role may call %s on %s", svc, read.action, read.arn)
+					}
+				}
+				if want := svc == ServiceAPI; reviewAllows(docs, "secretsmanager:DescribeSecret", secret) != want {
+					t.Errorf("%s deploy role may describe %s: %v, want %v", svc, secret, !want, want)
+				}
+			}
+			// The execution role still reads exactly what it injects.
+			exec := reviewRolePolicies(t, stack, addParameter, "experts-"+stack+"-api-execution")
+			if !reviewAllows(exec, "secretsmanager:GetSecretValue", secret) {
+				t.Errorf("the api execution role cannot read %s", secret)
+			}
+		})
+	}
+}
+
+// runStackSecret returns the DATABASE_URL secret ARN of a stack's api.
+func runStackSecret(t *testing.T, stack string) string {
+	t.Helper()
+	cfg, err := DecodeConfig(stack, loadValues(t, stack))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg.Services[ServiceAPI].Secrets["DATABASE_URL"]
+}
