@@ -222,7 +222,25 @@ type Release struct {
 	// service's repository; nothing is built. Empty means build from the
 	// service's buildContext.
 	ImageDigest string `json:"imageDigest,omitempty"`
+	// Migrate is the release whose database migrations run next (services
+	// with migrations only). While it is set, the migration task definition
+	// runs its image and the service keeps running this release: the
+	// release driver sets it, runs the migration task, then promotes it to
+	// be the release and clears it.
+	Migrate *Release `json:"migrate,omitempty"`
 }
+
+// MigrationRelease is the release the migration task definition runs: the
+// pending Migrate release, or the release itself.
+func (r Release) MigrationRelease() Release {
+	if r.Migrate != nil {
+		return *r.Migrate
+	}
+	return r
+}
+
+// HasMigrations reports whether a service runs database migrations.
+func HasMigrations(service string) bool { return service == ServiceAPI }
 
 // Builds reports whether the release builds its image.
 func (r Release) Builds() bool { return r.ImageDigest == "" }
@@ -774,28 +792,44 @@ func validateReleases(d *decoder, c *Config) {
 			d.fail(key, "", "required and not set", "deployctl release writes it; for a new stack copy the dev stack's")
 			continue
 		}
-		if !isFullSemver(r.Version) {
-			d.fail(key+".version", r.Version, "not a full semantic version X.Y.Z (without a leading v)", "set it like 1.4.2")
+		validateRelease(d, c, key, name, r)
+		if r.Migrate == nil {
+			continue
 		}
-		if !gitShaPattern.MatchString(r.GitSha) {
-			d.fail(key+".gitSha", r.GitSha, "must be the full 40-character lowercase commit id", "use git rev-parse HEAD")
+		switch {
+		case !HasMigrations(name):
+			d.fail(key+".migrate", r.Migrate.Version, "the "+name+" service runs no migrations", "remove migrate")
+		case r.Migrate.Migrate != nil:
+			d.fail(key+".migrate.migrate", r.Migrate.Migrate.Version, "a pending migration cannot hold another", "remove the inner migrate")
+		default:
+			validateRelease(d, c, key+".migrate", name, *r.Migrate)
 		}
-		if !branchPattern.MatchString(r.Ref) || strings.Contains(r.Ref, "..") || strings.HasPrefix(r.Ref, "refs/") {
-			d.fail(key+".ref", r.Ref, "must be a branch name (main) or a release tag ("+name+"-vX.Y.Z)", "set the branch or tag that was built")
-		} else if tagged := r.ReleaseTagVersion(name); tagged != "" && tagged != r.Version {
-			d.fail(key+".ref", r.Ref, "release tag names version "+tagged+" but version is "+r.Version, "make them agree")
+	}
+}
+
+// validateRelease checks one release of service name, at config path key.
+func validateRelease(d *decoder, c *Config, key, name string, r Release) {
+	if !isFullSemver(r.Version) {
+		d.fail(key+".version", r.Version, "not a full semantic version X.Y.Z (without a leading v)", "set it like 1.4.2")
+	}
+	if !gitShaPattern.MatchString(r.GitSha) {
+		d.fail(key+".gitSha", r.GitSha, "must be the full 40-character lowercase commit id", "use git rev-parse HEAD")
+	}
+	if !branchPattern.MatchString(r.Ref) || strings.Contains(r.Ref, "..") || strings.HasPrefix(r.Ref, "refs/") {
+		d.fail(key+".ref", r.Ref, "must be a branch name (main) or a release tag ("+name+"-vX.Y.Z)", "set the branch or tag that was built")
+	} else if tagged := r.ReleaseTagVersion(name); tagged != "" && tagged != r.Version {
+		d.fail(key+".ref", r.Ref, "release tag names version "+tagged+" but version is "+r.Version, "make them agree")
+	}
+	if r.ImageDigest != "" && !digestPattern.MatchString(r.ImageDigest) {
+		d.fail(key+".imageDigest", r.ImageDigest, "not an image digest", "set it like sha256:<64 lowercase hex digits>")
+	}
+	if r.Builds() {
+		if c.IsProd() {
+			d.fail(key+".imageDigest", "", "prod never builds: it deploys the digest dev verified", "set the digest of the dev release")
 		}
-		if r.ImageDigest != "" && !digestPattern.MatchString(r.ImageDigest) {
-			d.fail(key+".imageDigest", r.ImageDigest, "not an image digest", "set it like sha256:<64 lowercase hex digits>")
-		}
-		if r.Builds() {
-			if c.IsProd() {
-				d.fail(key+".imageDigest", "", "prod never builds: it deploys the digest dev verified", "set the digest of the dev release")
-			}
-			if s, ok := c.Services[name]; ok && (s.BuildContext == "" || s.Dockerfile == "") {
-				d.fail(KeyServices+"."+name+".buildContext", s.BuildContext, "the release builds its image but no build context and Dockerfile are set",
-					"set buildContext and dockerfile, or give the release an imageDigest")
-			}
+		if s, ok := c.Services[name]; ok && (s.BuildContext == "" || s.Dockerfile == "") {
+			d.fail(KeyServices+"."+name+".buildContext", s.BuildContext, "the release builds its image but no build context and Dockerfile are set",
+				"set buildContext and dockerfile, or give the release an imageDigest")
 		}
 	}
 }

@@ -25,7 +25,10 @@ type MigrationArgs struct {
 	Config *Config
 	// Service is the service whose database is migrated ("api").
 	Service string
-	// Image is the service's image by digest.
+	// Release is the release whose migrations the task runs: its version
+	// and sha go into the container's environment.
+	Release Release
+	// Image is that release's image by digest.
 	Image            pulumi.StringInput
 	LogGroupName     pulumi.StringInput
 	ExecutionRoleArn pulumi.StringInput
@@ -61,7 +64,7 @@ func NewMigration(ctx *pulumi.Context, name string, args *MigrationArgs, opts ..
 	spec := containerSpec{
 		Name:    MigrationContainerName,
 		Service: sc,
-		Release: cfg.Release[args.Service],
+		Release: args.Release,
 		Region:  cfg.Region,
 		// Its own prefix in the service's log group: streams are
 		// "migrate/migrate/<task id>".

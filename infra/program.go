@@ -113,12 +113,20 @@ func releaseOutput(cfg *Config) pulumi.Map {
 	out := pulumi.Map{}
 	for _, name := range Services {
 		r := cfg.Release[name]
-		out[name] = pulumi.Map{
-			"version":     pulumi.String(r.Version),
-			"gitSha":      pulumi.String(r.GitSha),
-			"ref":         pulumi.String(r.Ref),
-			"imageDigest": pulumi.String(r.ImageDigest),
+		entry := releaseEntry(r)
+		if r.Migrate != nil {
+			entry["migrate"] = releaseEntry(*r.Migrate)
 		}
+		out[name] = entry
 	}
 	return out
+}
+
+func releaseEntry(r Release) pulumi.Map {
+	return pulumi.Map{
+		"version":     pulumi.String(r.Version),
+		"gitSha":      pulumi.String(r.GitSha),
+		"ref":         pulumi.String(r.Ref),
+		"imageDigest": pulumi.String(r.ImageDigest),
+	}
 }

@@ -46,6 +46,9 @@ type ServiceRuntime struct {
 	Image pulumi.StringOutput
 	// TaskDefinitionFamily is the physical family, "experts-dev-api".
 	TaskDefinitionFamily string
+	// MigrationImage is what the migration task definition runs: the
+	// pending release's image while one is set, else Image.
+	MigrationImage pulumi.StringOutput
 	// MigrationTaskDefinitionArn, MigrationFamily and
 	// MigrationContainerName are set for services with migrations (api)
 	// only: the zero Output and "" otherwise.
@@ -122,7 +125,8 @@ func NewRuntime(ctx *pulumi.Context, name string, args *RuntimeArgs, opts ...pul
 
 	auth := registryAuth(ctx, cfg)
 	for _, svc := range Services {
-		image, err := serviceImage(ctx, name+"-"+svc+"-image", cfg, svc, registry.RepositoryURLs[svc], auth, parent)
+		rel := cfg.Release[svc]
+		image, err := serviceImage(ctx, name+"-"+svc+"-image", cfg, svc, rel, registry.RepositoryURLs[svc], auth, parent)
 		if err != nil {
 			return nil, err
 		}
@@ -157,11 +161,22 @@ func NewRuntime(ctx *pulumi.Context, name string, args *RuntimeArgs, opts ...pul
 			TaskDefinitionFamily: s.Family,
 			SecretArns:           s.SecretArns,
 		}
-		if svc == ServiceAPI {
+		if HasMigrations(svc) {
+			// A pending release's migrations run on its own image while the
+			// service keeps running the current one.
+			migrationImage := image
+			if rel.Migrate != nil {
+				migrationImage, err = serviceImage(ctx, name+"-"+svc+"-migrate-image", cfg, svc, *rel.Migrate,
+					registry.RepositoryURLs[svc], auth, parent)
+				if err != nil {
+					return nil, err
+				}
+			}
 			m, err := NewMigration(ctx, name+"-"+svc+"-migrate", &MigrationArgs{
 				Config:           cfg,
 				Service:          svc,
-				Image:            image,
+				Release:          rel.MigrationRelease(),
+				Image:            migrationImage,
 				LogGroupName:     s.LogGroupName,
 				ExecutionRoleArn: s.ExecutionRoleArn,
 				TaskRoleArn:      s.TaskRoleArn,
@@ -169,7 +184,7 @@ func NewRuntime(ctx *pulumi.Context, name string, args *RuntimeArgs, opts ...pul
 			if err != nil {
 				return nil, err
 			}
-			sr.MigrationTaskDefinitionArn = m.TaskDefinitionArn
+			sr.MigrationTaskDefinitionArn, sr.MigrationImage = m.TaskDefinitionArn, migrationImage
 			sr.MigrationFamily, sr.MigrationContainerName = m.Family, m.ContainerName
 		}
 		r.Services[svc] = sr
@@ -200,7 +215,9 @@ func (r *Runtime) Outputs() pulumi.Map {
 		out[svc+"RepositoryUrl"] = s.RepositoryURL
 		out[svc+"TargetGroupArn"] = s.TargetGroupArn
 		out[svc+"Url"] = s.URL
+		out[svc+"Image"] = s.Image
 		if s.HasMigration() {
+			out[svc+"MigrationImage"] = s.MigrationImage
 			out[svc+"MigrationTaskDefinitionArn"] = s.MigrationTaskDefinitionArn
 			out[svc+"MigrationContainerName"] = pulumi.String(s.MigrationContainerName)
 		}
@@ -213,7 +230,8 @@ func (r *Runtime) Outputs() pulumi.Map {
 func registryAuth(ctx *pulumi.Context, cfg *Config) RegistryAuth {
 	builds := false
 	for _, svc := range Services {
-		builds = builds || cfg.Release[svc].Builds()
+		rel := cfg.Release[svc]
+		builds = builds || rel.Builds() || (rel.Migrate != nil && rel.Migrate.Builds())
 	}
 	if !builds {
 		return RegistryAuth{}
@@ -228,12 +246,11 @@ func registryAuth(ctx *pulumi.Context, cfg *Config) RegistryAuth {
 	}
 }
 
-// serviceImage returns the image a service's task definitions run, by
-// digest: built and pushed now when the release builds, otherwise the
-// release's digest in the service's repository.
-func serviceImage(ctx *pulumi.Context, name string, cfg *Config, svc string, repositoryURL pulumi.StringOutput,
+// serviceImage returns the image of one release of a service, by digest:
+// built and pushed now when the release builds, otherwise the release's
+// digest in the service's repository.
+func serviceImage(ctx *pulumi.Context, name string, cfg *Config, svc string, rel Release, repositoryURL pulumi.StringOutput,
 	auth RegistryAuth, opts ...pulumi.ResourceOption) (pulumi.StringOutput, error) {
-	rel := cfg.Release[svc]
 	if !rel.Builds() {
 		return repositoryURL.ApplyT(func(url string) string { return url + "@" + rel.ImageDigest }).(pulumi.StringOutput), nil
 	}

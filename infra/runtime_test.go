@@ -108,9 +108,9 @@ func policyDocument(t *testing.T, r policy.Resource, key string) PolicyDocument 
 // stacks/outputs.go).
 var outputKeys = []string{
 	"albDnsName", "clusterArn", "clusterName", "taskSecurityGroupId", "taskSubnetIds",
-	"apiContainerName", "apiLogGroupName", "apiMigrationContainerName", "apiMigrationTaskDefinitionArn",
+	"apiContainerName", "apiImage", "apiLogGroupName", "apiMigrationContainerName", "apiMigrationImage", "apiMigrationTaskDefinitionArn",
 	"apiRepositoryUrl", "apiServiceArn", "apiServiceName", "apiTargetGroupArn", "apiTaskDefinitionArn", "apiUrl",
-	"mcpContainerName", "mcpLogGroupName", "mcpRepositoryUrl", "mcpServiceArn", "mcpServiceName",
+	"mcpContainerName", "mcpImage", "mcpLogGroupName", "mcpRepositoryUrl", "mcpServiceArn", "mcpServiceName",
 	"mcpTargetGroupArn", "mcpTaskDefinitionArn", "mcpUrl",
 }
 

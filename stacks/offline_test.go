@@ -45,10 +45,12 @@ func TestPreviewOfflineExportsEveryOutputReaders(t *testing.T) {
 		OutputFrontendDeployRoleArn, OutputAccountID, OutputRegion,
 		ServiceOutput(infra.ServiceAPI, SuffixMigrationTaskDefinitionArn),
 		ServiceOutput(infra.ServiceAPI, SuffixMigrationContainerName),
+		ServiceOutput(infra.ServiceAPI, SuffixMigrationImage),
 	}
 	for _, svc := range infra.Services {
 		for _, suffix := range []string{SuffixServiceName, SuffixServiceArn, SuffixTaskDefinitionArn,
-			SuffixContainerName, SuffixLogGroupName, SuffixRepositoryURL, SuffixTargetGroupArn, SuffixURL, SuffixDeployRoleArn} {
+			SuffixContainerName, SuffixLogGroupName, SuffixRepositoryURL, SuffixTargetGroupArn, SuffixURL, SuffixDeployRoleArn,
+			SuffixImage} {
 			want = append(want, ServiceOutput(svc, suffix))
 		}
 	}

@@ -46,6 +46,8 @@ const (
 	SuffixTargetGroupArn             = "TargetGroupArn"
 	SuffixURL                        = "Url"
 	SuffixDeployRoleArn              = "DeployRoleArn"
+	SuffixImage                      = "Image"
+	SuffixMigrationImage             = "MigrationImage"
 	SuffixMigrationTaskDefinitionArn = "MigrationTaskDefinitionArn"
 	SuffixMigrationContainerName     = "MigrationContainerName"
 )
