@@ -145,6 +145,21 @@ func (r *stackRun) violations(rules []policy.Rule) []policy.Violation {
 	return policy.Evaluate(rules, &policy.Stack{Name: r.cfg.Stack, Environment: r.cfg.Environment, Resources: r.resources})
 }
 
+// cloneResources deep-copies resources so that a test may damage them
+// without touching the run they came from.
+func cloneResources(t *testing.T, rs []policy.Resource) []policy.Resource {
+	t.Helper()
+	b, err := json.Marshal(rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []policy.Resource
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 // setJSON changes one field inside an object-valued config key, at a dotted
 // path such as "api.desiredCount"; value is any JSON-encodable value, or
 // nil to delete the field.

@@ -1,7 +1,6 @@
 package infra
 
 import (
-	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -248,20 +247,6 @@ func TestServiceLogGroupsExpire(t *testing.T) {
 	}
 }
 
-// copyRuntimeResources deep-copies resources so that a test can break one.
-func copyRuntimeResources(t *testing.T, rs []policy.Resource) []policy.Resource {
-	t.Helper()
-	b, err := json.Marshal(rs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []policy.Resource
-	if err := json.Unmarshal(b, &out); err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
 func TestServiceRulesFireOnBadResources(t *testing.T) {
 	good := map[string]*runtimeRun{"dev": runRuntime(t, "dev", nil), "prod": runRuntime(t, "prod", nil)}
 	find := func(t *testing.T, rs []policy.Resource, typ, name string) runtimeInputs {
@@ -444,7 +429,7 @@ func TestServiceRulesFireOnBadResources(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rr := good[tt.stack]
-			rs := tt.breakIt(t, rr, copyRuntimeResources(t, rr.resources))
+			rs := tt.breakIt(t, rr, cloneResources(t, rr.resources))
 			var got []string
 			for _, v := range policy.Evaluate(runtimeRules, &policy.Stack{Name: tt.stack, Environment: tt.stack, Resources: rs}) {
 				if v.Enforcement != policy.Mandatory {

@@ -434,20 +434,6 @@ func TestSiteRulesPassOnTheSite(t *testing.T) {
 	}
 }
 
-// siteCloneResources deep-copies resources so that a test may damage them.
-func siteCloneResources(t *testing.T, rs []policy.Resource) []policy.Resource {
-	t.Helper()
-	b, err := json.Marshal(rs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []policy.Resource
-	if err := json.Unmarshal(b, &out); err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
 // siteResourceOf returns the first resource of type typ.
 func siteResourceOf(t *testing.T, rs []policy.Resource, typ string) *policy.Resource {
 	t.Helper()
@@ -640,7 +626,7 @@ func TestSiteRulesFireOnBadResources(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rs := siteCloneResources(t, base.resources)
+			rs := cloneResources(t, base.resources)
 			tt.damage(t, rs)
 			vs := policy.Evaluate(siteRules, &policy.Stack{Name: "dev", Environment: EnvDev, Resources: rs})
 			var got []string
