@@ -465,6 +465,11 @@ func serviceDeployPolicy(s deployScope) PolicyDocument {
 		Statement{Sid: "EcsClusterTasks", Effect: "Allow", Action: StringOrList{"ecs:DescribeTasks", "ecs:StopTask"},
 			Resource: StringOrList{tasks}},
 	)
+	// The failure bundle of a release reports why targets are unhealthy.
+	// ELB authorizes DescribeTargetHealth on "*" only; it returns target
+	// states and reasons, no data.
+	doc.Statement = append(doc.Statement, Statement{Sid: "TargetHealth", Effect: "Allow",
+		Action: StringOrList{"elasticloadbalancing:DescribeTargetHealth"}, Resource: StringOrList{"*"}})
 	if s.lookupZones {
 		// A release's `pulumi up` runs the whole program, whose awsx Vpc
 		// calls ec2:DescribeAvailabilityZones: without it the up fails
@@ -712,9 +717,10 @@ const (
 // identityStarActions are the only actions any GitHub role may hold on
 // Resource "*": AWS cannot scope them to a resource. The program itself
 // calls ec2:DescribeAvailabilityZones (the awsx Vpc), so every role that
-// runs it needs that one.
+// runs it needs that one; a release's failure bundle reads target health.
 var identityStarActions = []string{
 	"ecr:GetAuthorizationToken", "ecs:RegisterTaskDefinition", "ecs:DescribeTaskDefinition", "ec2:DescribeAvailabilityZones",
+	"elasticloadbalancing:DescribeTargetHealth",
 }
 
 // identityInfraStarActions are the account-level writes the infra role may
@@ -847,7 +853,8 @@ var identityRules = []policy.Rule{
 	{
 		Name: RuleGitHubResourceStar,
 		Description: `GitHub roles hold Resource "*" only for ecr:GetAuthorizationToken, ecs:RegisterTaskDefinition, ` +
-			`ecs:DescribeTaskDefinition and ec2:DescribeAvailabilityZones (which the program calls); the preview and infra roles ` +
+			`ecs:DescribeTaskDefinition, ec2:DescribeAvailabilityZones (which the program calls) and ` +
+			`elasticloadbalancing:DescribeTargetHealth (the failure bundle); the preview and infra roles ` +
 			`also for metadata reads (never object, secret or log data), ` +
 			"and the infra role for the few account-level writes IAM cannot scope. No NotAction or NotResource.",
 		Enforcement: policy.Mandatory,

@@ -5,9 +5,9 @@ import (
 	"testing"
 )
 
-// reviewRolePolicies runs the whole program of a stack under the mocks and
+// rolePolicies runs the whole program of a stack under the mocks and
 // returns the inline policy documents of the role named roleName.
-func reviewRolePolicies(t *testing.T, stack string, mutate func(values map[string]string), roleName string) []PolicyDocument {
+func rolePolicies(t *testing.T, stack string, mutate func(values map[string]string), roleName string) []PolicyDocument {
 	t.Helper()
 	run := runStack(t, stack, mutate, nil)
 	var docs []PolicyDocument
@@ -28,10 +28,10 @@ func reviewRolePolicies(t *testing.T, stack string, mutate func(values map[strin
 	return docs
 }
 
-// reviewAllows reports whether an Allow statement of docs grants action on
+// policiesAllow reports whether an Allow statement of docs grants action on
 // resource as IAM evaluates the request: for actions that IAM authorizes on
 // "*" only, resource is "*", which no ARN pattern matches.
-func reviewAllows(docs []PolicyDocument, action, resource string) bool {
+func policiesAllow(docs []PolicyDocument, action, resource string) bool {
 	for _, d := range docs {
 		for _, st := range d.Statement {
 			if !strings.EqualFold(st.Effect, "Allow") {
@@ -52,24 +52,24 @@ func reviewAllows(docs []PolicyDocument, action, resource string) bool {
 	return false
 }
 
-func TestReviewInfraRoleCanRegisterTaskDefinitions(t *testing.T) {
+func TestInfraRoleCanRegisterTaskDefinitions(t *testing.T) {
 	for _, stack := range []string{"dev", "prod"} {
 		t.Run(stack, func(t *testing.T) {
-			docs := reviewRolePolicies(t, stack, nil, "experts-"+stack+"-infra")
+			docs := rolePolicies(t, stack, nil, "experts-"+stack+"-infra")
 			// ECS authorizes RegisterTaskDefinition on "*" only; "ecs:*" on
 			// the region's ARNs leaves every task definition refused.
-			if !reviewAllows(docs, "ecs:RegisterTaskDefinition", "*") {
+			if !policiesAllow(docs, "ecs:RegisterTaskDefinition", "*") {
 				t.Errorf("the infra role cannot register task definitions (ecs:RegisterTaskDefinition on \"*\")")
 			}
-			if reviewAllows([]PolicyDocument{NewPolicyDocument(Statement{Effect: "Allow", Action: StringOrList{"ecs:*"},
+			if policiesAllow([]PolicyDocument{NewPolicyDocument(Statement{Effect: "Allow", Action: StringOrList{"ecs:*"},
 				Resource: StringOrList{"arn:aws:ecs:eu-west-1:123456789012:*"}})}, "ecs:RegisterTaskDefinition", "*") {
-				t.Fatal("reviewAllows matches a regional ARN pattern against \"*\": the check above cannot fail")
+				t.Fatal("policiesAllow matches a regional ARN pattern against \"*\": the check above cannot fail")
 			}
 		})
 	}
 }
 
-func TestReviewDeployRolesCanRunTheProgramsZoneLookup(t *testing.T) {
+func TestDeployRolesCanRunTheProgramsZoneLookup(t *testing.T) {
 	existingVpc := func(values map[string]string) {
 		values[KeyNetwork] = `{"vpcId":"vpc-0123456789abcdef0",` +
 			`"publicSubnetIds":["subnet-0123456789abcdef0","subnet-0123456789abcdef1"],` +
@@ -91,8 +91,8 @@ func TestReviewDeployRolesCanRunTheProgramsZoneLookup(t *testing.T) {
 				// A release's `pulumi up` runs the whole program as the
 				// deploy role; the awsx Vpc calls getAvailabilityZones,
 				// which IAM authorizes on "*" only.
-				docs := reviewRolePolicies(t, tt.stack, tt.mutate, "experts-"+tt.stack+"-"+svc+"-deploy")
-				if got := reviewAllows(docs, "ec2:DescribeAvailabilityZones", "*"); got != tt.want {
+				docs := rolePolicies(t, tt.stack, tt.mutate, "experts-"+tt.stack+"-"+svc+"-deploy")
+				if got := policiesAllow(docs, "ec2:DescribeAvailabilityZones", "*"); got != tt.want {
 					t.Errorf("%s deploy role may call ec2:DescribeAvailabilityZones: %v, want %v", svc, got, tt.want)
 				}
 			}
@@ -100,7 +100,7 @@ func TestReviewDeployRolesCanRunTheProgramsZoneLookup(t *testing.T) {
 	}
 }
 
-func TestReviewDeployRolesNeverReadSecretValues(t *testing.T) {
+func TestDeployRolesNeverReadSecretValues(t *testing.T) {
 	for _, stack := range []string{"dev", "prod"} {
 		t.Run(stack, func(t *testing.T) {
 			var param string
@@ -111,7 +111,7 @@ func TestReviewDeployRolesNeverReadSecretValues(t *testing.T) {
 			}
 			secret := runStackSecret(t, stack)
 			for _, svc := range Services {
-				docs := reviewRolePolicies(t, stack, addParameter, "experts-"+stack+"-"+svc+"-deploy")
+				docs := rolePolicies(t, stack, addParameter, "experts-"+stack+"-"+svc+"-deploy")
 				// ECS injects the values with the execution role; a GitHub
 				// job must not be able to read the database URL.
 				for _, read := range []struct{ action, arn string }{
@@ -119,17 +119,17 @@ func TestReviewDeployRolesNeverReadSecretValues(t *testing.T) {
 					{"ssm:GetParameters", param},
 					{"ssm:GetParameter", param},
 				} {
-					if reviewAllows(docs, read.action, read.arn) {
+					if policiesAllow(docs, read.action, read.arn) {
 						t.Errorf("%s deploy role may call %s on %s", svc, read.action, read.arn)
 					}
 				}
-				if want := svc == ServiceAPI; reviewAllows(docs, "secretsmanager:DescribeSecret", secret) != want {
+				if want := svc == ServiceAPI; policiesAllow(docs, "secretsmanager:DescribeSecret", secret) != want {
 					t.Errorf("%s deploy role may describe %s: %v, want %v", svc, secret, !want, want)
 				}
 			}
 			// The execution role still reads exactly what it injects.
-			exec := reviewRolePolicies(t, stack, addParameter, "experts-"+stack+"-api-execution")
-			if !reviewAllows(exec, "secretsmanager:GetSecretValue", secret) {
+			exec := rolePolicies(t, stack, addParameter, "experts-"+stack+"-api-execution")
+			if !policiesAllow(exec, "secretsmanager:GetSecretValue", secret) {
 				t.Errorf("the api execution role cannot read %s", secret)
 			}
 		})
@@ -144,4 +144,20 @@ func runStackSecret(t *testing.T, stack string) string {
 		t.Fatal(err)
 	}
 	return cfg.Services[ServiceAPI].Secrets["DATABASE_URL"]
+}
+
+// TestDeployRolesCanReadTargetHealth: a failed release's bundle says why
+// the load balancer found the new tasks unhealthy, read as the deploy role.
+func TestDeployRolesCanReadTargetHealth(t *testing.T) {
+	for _, stack := range []string{"dev", "prod"} {
+		for _, svc := range Services {
+			docs := rolePolicies(t, stack, nil, "experts-"+stack+"-"+svc+"-deploy")
+			if !policiesAllow(docs, "elasticloadbalancing:DescribeTargetHealth", "*") {
+				t.Errorf("%s %s deploy role cannot read target health", stack, svc)
+			}
+		}
+		if docs := rolePolicies(t, stack, nil, "experts-"+stack+"-frontend-deploy"); policiesAllow(docs, "elasticloadbalancing:DescribeTargetHealth", "*") {
+			t.Errorf("%s frontend deploy role reads target health it never needs", stack)
+		}
+	}
 }
