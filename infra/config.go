@@ -789,7 +789,7 @@ func validateReleases(d *decoder, c *Config) {
 		r, ok := c.Release[name]
 		key := KeyRelease + "." + name
 		if !ok {
-			d.fail(key, "", "required and not set", "deployctl release writes it; for a new stack copy the dev stack's")
+			d.fail(key, "", "required and not set", "set it (see docs/deployments.md, Release configuration); for a new stack copy the dev stack's")
 			continue
 		}
 		validateRelease(d, c, key, name, r)
