@@ -69,12 +69,12 @@ type Config struct {
 	Region            string
 	GitHub            GitHub
 	Domain            Domain
-	Network           Network
+	Network           NetworkConfig
 	Services          map[string]ServiceConfig // keyed by ServiceAPI, ServiceMCP
 	Release           map[string]Release       // keyed by ServiceAPI, ServiceMCP
-	Site              Site
-	Identity          Identity
-	Registry          Registry
+	Site              SiteConfig
+	Identity          IdentityConfig
+	Registry          RegistryConfig
 	LogRetentionDays  int
 	ContainerInsights bool
 }
@@ -154,8 +154,8 @@ func (d Domain) Host(service string) string {
 // SiteHost is the first label of the frontend's default host name.
 const SiteHost = "app"
 
-// Network is either a VPC to create or an existing one.
-type Network struct {
+// NetworkConfig is either a VPC to create or an existing one.
+type NetworkConfig struct {
 	CIDR              string   `json:"cidr,omitempty"`
 	AvailabilityZones int      `json:"availabilityZones,omitempty"`
 	NATGateways       string   `json:"natGateways,omitempty"`
@@ -165,7 +165,7 @@ type Network struct {
 }
 
 // Existing reports whether the stack uses an existing VPC.
-func (n Network) Existing() bool { return n.VpcID != "" }
+func (n NetworkConfig) Existing() bool { return n.VpcID != "" }
 
 // NAT gateway strategies.
 const (
@@ -263,15 +263,15 @@ func isFullSemver(v string) bool {
 
 var fullSemver = regexp.MustCompile(`^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$`)
 
-// Site configures the static frontend.
-type Site struct {
+// SiteConfig configures the static frontend.
+type SiteConfig struct {
 	BucketName   string `json:"bucketName,omitempty"`
 	PriceClass   string `json:"priceClass,omitempty"`
 	KeepReleases *int   `json:"keepReleases,omitempty"`
 }
 
-// Identity configures the GitHub deploy identity.
-type Identity struct {
+// IdentityConfig configures the GitHub deploy identity.
+type IdentityConfig struct {
 	OIDCProviderArn   string `json:"oidcProviderArn,omitempty"`
 	MaxSessionSeconds int    `json:"maxSessionSeconds,omitempty"`
 	StateBucket       string `json:"stateBucket,omitempty"`
@@ -283,8 +283,8 @@ type Identity struct {
 // with its own rollout and checks.
 const DefaultMaxSessionSeconds = 7200
 
-// Registry configures the ECR repositories.
-type Registry struct {
+// RegistryConfig configures the ECR repositories.
+type RegistryConfig struct {
 	KeepReleaseImages  int `json:"keepReleaseImages,omitempty"`
 	UntaggedExpireDays int `json:"untaggedExpireDays,omitempty"`
 	// ReplicateToAccountID (dev) replicates every image to the prod
@@ -637,7 +637,7 @@ func validateDomain(d *decoder, c *Config) {
 		"CloudFront takes certificates from us-east-1 only: request one there and set its ARN")
 }
 
-func validateNetwork(d *decoder, n Network) {
+func validateNetwork(d *decoder, n NetworkConfig) {
 	key := KeyNetwork
 	if n.Existing() {
 		if n.CIDR != "" || n.AvailabilityZones != 0 || n.NATGateways != "" {
@@ -834,7 +834,7 @@ func validateRelease(d *decoder, c *Config, key, name string, r Release) {
 	}
 }
 
-func validateSite(d *decoder, s Site) {
+func validateSite(d *decoder, s SiteConfig) {
 	key := KeySite
 	if !bucketPattern.MatchString(s.BucketName) || strings.Contains(s.BucketName, "..") {
 		d.fail(key+".bucketName", s.BucketName, "not an S3 bucket name (3-63 lowercase letters, digits, '.', '-')", "fix or remove it")

@@ -43,7 +43,7 @@ const (
 	GitHubOIDCAudience = "sts.amazonaws.com"
 )
 
-// Pipelines that assume a role, keys of IdentityComponent.RoleArns.
+// Pipelines that assume a role, keys of Identity.RoleArns.
 const (
 	PipelineAPI      = ServiceAPI
 	PipelineMCP      = ServiceMCP
@@ -106,10 +106,10 @@ type SiteTargets struct {
 	DistributionArn pulumi.StringInput
 }
 
-// IdentityComponent is the GitHub OIDC provider (or the account's existing
-// one) and the per-pipeline roles of one environment. (Identity, without
-// the suffix, is its configuration.)
-type IdentityComponent struct {
+// Identity is the GitHub OIDC provider (or the account's existing
+// one) and the per-pipeline roles of one environment. IdentityConfig is
+// its configuration.
+type Identity struct {
 	pulumi.ResourceState
 
 	// ProviderArn is the ARN of the GitHub OIDC provider the roles trust.
@@ -120,15 +120,15 @@ type IdentityComponent struct {
 
 // Outputs returns the stack outputs the workflows read: the role each job
 // passes to configure-aws-credentials.
-func (c *IdentityComponent) Outputs() pulumi.Map {
+func (c *Identity) Outputs() pulumi.Map {
 	out := pulumi.Map{
-		"oidcProviderArn":       c.ProviderArn,
-		"frontendDeployRoleArn": c.RoleArns[PipelineFrontend],
-		"infraRoleArn":          c.RoleArns[PipelineInfra],
-		"previewRoleArn":        c.RoleArns[PipelinePreview],
+		OutputOIDCProviderArn:       c.ProviderArn,
+		OutputFrontendDeployRoleArn: c.RoleArns[PipelineFrontend],
+		OutputInfraRoleArn:          c.RoleArns[PipelineInfra],
+		OutputPreviewRoleArn:        c.RoleArns[PipelinePreview],
 	}
 	for _, svc := range Services {
-		out[svc+"DeployRoleArn"] = c.RoleArns[svc]
+		out[ServiceOutput(svc, SuffixDeployRoleArn)] = c.RoleArns[svc]
 	}
 	return out
 }
@@ -160,12 +160,12 @@ type githubTrust struct {
 
 // NewIdentity declares the GitHub OIDC provider (unless the config names
 // the account's existing one) and the roles of every pipeline.
-func NewIdentity(ctx *pulumi.Context, name string, args *IdentityArgs, opts ...pulumi.ResourceOption) (*IdentityComponent, error) {
+func NewIdentity(ctx *pulumi.Context, name string, args *IdentityArgs, opts ...pulumi.ResourceOption) (*Identity, error) {
 	if err := args.validate(); err != nil {
 		return nil, fmt.Errorf("new identity: %w", err)
 	}
 	cfg := args.Config
-	c := &IdentityComponent{RoleArns: make(map[string]pulumi.StringOutput, len(Pipelines))}
+	c := &Identity{RoleArns: make(map[string]pulumi.StringOutput, len(Pipelines))}
 	if err := ctx.RegisterComponentResource(identityComponentType, name, c, opts...); err != nil {
 		return nil, fmt.Errorf("register identity component: %w", err)
 	}
@@ -534,7 +534,7 @@ const (
 // appendStatePolicy adds access to the Pulumi state backend, when the
 // config names one. Roles that run `pulumi up` write checkpoints, history
 // and locks; the others only read the stack (outputs, config, preview).
-func appendStatePolicy(policies []identityPolicy, id Identity, write bool) []identityPolicy {
+func appendStatePolicy(policies []identityPolicy, id IdentityConfig, write bool) []identityPolicy {
 	if id.StateBucket == "" {
 		return policies
 	}

@@ -11,10 +11,10 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-// ServiceNetwork is where the services run: public subnets for the load
+// Network is where the services run: public subnets for the load
 // balancer, private subnets for the tasks, and the two security groups
 // that allow exactly internet → load balancer → tasks.
-type ServiceNetwork struct {
+type Network struct {
 	pulumi.ResourceState
 
 	VpcID            pulumi.StringOutput
@@ -28,13 +28,13 @@ type ServiceNetwork struct {
 	TaskSecurityGroupID pulumi.StringOutput
 }
 
-// ServiceNetworkArgs configures the network.
-type ServiceNetworkArgs struct {
+// NetworkArgs configures the network.
+type NetworkArgs struct {
 	// Name prefixes physical names, such as "experts-dev".
 	Name string
 	// Network is the stack's network config: a VPC to create or an
 	// existing one.
-	Network Network
+	Network NetworkConfig
 	// ServicePorts are the container ports the load balancer forwards to.
 	ServicePorts []int
 }
@@ -45,13 +45,13 @@ const (
 	httpPort  = 80
 )
 
-// NewServiceNetwork declares the VPC (or adopts an existing one) and the
+// NewNetwork declares the VPC (or adopts an existing one) and the
 // security groups of the load balancer and the tasks.
-func NewServiceNetwork(ctx *pulumi.Context, name string, args *ServiceNetworkArgs, opts ...pulumi.ResourceOption) (*ServiceNetwork, error) {
+func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pulumi.ResourceOption) (*Network, error) {
 	if args == nil || args.Name == "" || len(args.ServicePorts) == 0 {
 		return nil, fmt.Errorf("network %s: name and service ports are required", name)
 	}
-	n := &ServiceNetwork{}
+	n := &Network{}
 	if err := ctx.RegisterComponentResource("experts:infra:Network", name, n, opts...); err != nil {
 		return nil, fmt.Errorf("register network %s: %w", name, err)
 	}
@@ -158,7 +158,7 @@ func NewServiceNetwork(ctx *pulumi.Context, name string, args *ServiceNetworkArg
 // awsxVpcArgs sizes a new VPC: in every availability zone a private subnet
 // of an eighth of the block for tasks and a public subnet of a
 // sixty-fourth for the load balancer and the NAT gateways.
-func awsxVpcArgs(name string, n Network) (*awsxec2.VpcArgs, error) {
+func awsxVpcArgs(name string, n NetworkConfig) (*awsxec2.VpcArgs, error) {
 	prefix, err := netip.ParsePrefix(n.CIDR)
 	if err != nil {
 		return nil, fmt.Errorf("parse %s.cidr: %w", KeyNetwork, err)

@@ -53,10 +53,10 @@ func Build(ctx *pulumi.Context) (pulumi.Map, error) {
 	}
 
 	outputs := pulumi.Map{
-		"environment": pulumi.String(cfg.Environment),
-		"accountId":   pulumi.String(cfg.AccountID),
-		"region":      pulumi.String(cfg.Region),
-		"release":     releaseOutput(cfg),
+		OutputEnvironment: pulumi.String(cfg.Environment),
+		OutputAccountID:   pulumi.String(cfg.AccountID),
+		OutputRegion:      pulumi.String(cfg.Region),
+		OutputRelease:     releaseOutput(cfg),
 	}
 	for _, part := range []pulumi.Map{runtime.Outputs(), site.Outputs(), identity.Outputs()} {
 		for k, v := range part {

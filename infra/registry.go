@@ -8,10 +8,10 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-// ImageRegistry is the ECR repositories of the services and, between dev
+// Registry is the ECR repositories of the services and, between dev
 // and prod, the cross-account replication that lets prod deploy the very
 // digest dev verified.
-type ImageRegistry struct {
+type Registry struct {
 	pulumi.ResourceState
 
 	// RepositoryURLs and RepositoryArns are keyed by service.
@@ -19,10 +19,10 @@ type ImageRegistry struct {
 	RepositoryArns map[string]pulumi.StringOutput
 }
 
-// ImageRegistryArgs configures the repositories.
-type ImageRegistryArgs struct {
+// RegistryArgs configures the repositories.
+type RegistryArgs struct {
 	Services  []string
-	Registry  Registry
+	Registry  RegistryConfig
 	AccountID string
 	Region    string
 }
@@ -34,13 +34,13 @@ type ImageRegistryArgs struct {
 // account, so the names never collide.
 func RepositoryName(service string) string { return Project + "/" + service }
 
-// NewImageRegistry declares the repositories, their lifecycle policies and
+// NewRegistry declares the repositories, their lifecycle policies and
 // the replication between the environments' accounts.
-func NewImageRegistry(ctx *pulumi.Context, name string, args *ImageRegistryArgs, opts ...pulumi.ResourceOption) (*ImageRegistry, error) {
+func NewRegistry(ctx *pulumi.Context, name string, args *RegistryArgs, opts ...pulumi.ResourceOption) (*Registry, error) {
 	if args == nil || len(args.Services) == 0 || args.AccountID == "" || args.Region == "" {
 		return nil, fmt.Errorf("registry %s: services, account and region are required", name)
 	}
-	r := &ImageRegistry{RepositoryURLs: map[string]pulumi.StringOutput{}, RepositoryArns: map[string]pulumi.StringOutput{}}
+	r := &Registry{RepositoryURLs: map[string]pulumi.StringOutput{}, RepositoryArns: map[string]pulumi.StringOutput{}}
 	if err := ctx.RegisterComponentResource("experts:infra:Registry", name, r, opts...); err != nil {
 		return nil, fmt.Errorf("register registry %s: %w", name, err)
 	}
@@ -176,7 +176,7 @@ type ecrLifecycleAction struct {
 // untaggedExpireDays. ECR does not know which images run: the image a
 // service runs must stay among the last keepReleaseImages pushed, so keep
 // it well above the number of builds between two prod releases.
-func lifecyclePolicyJSON(r Registry) (string, error) {
+func lifecyclePolicyJSON(r RegistryConfig) (string, error) {
 	p := ecrLifecyclePolicy{Rules: []ecrLifecycleRule{
 		{
 			RulePriority: 1,

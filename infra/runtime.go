@@ -89,7 +89,7 @@ func NewRuntime(ctx *pulumi.Context, name string, args *RuntimeArgs, opts ...pul
 			DeregistrationDelay: sc.DeregistrationDelay(),
 		})
 	}
-	network, err := NewServiceNetwork(ctx, name+"-network", &ServiceNetworkArgs{
+	network, err := NewNetwork(ctx, name+"-network", &NetworkArgs{
 		Name: cfg.Name(), Network: cfg.Network, ServicePorts: ports,
 	}, parent)
 	if err != nil {
@@ -107,7 +107,7 @@ func NewRuntime(ctx *pulumi.Context, name string, args *RuntimeArgs, opts ...pul
 	if err != nil {
 		return nil, err
 	}
-	registry, err := NewImageRegistry(ctx, name+"-registry", &ImageRegistryArgs{
+	registry, err := NewRegistry(ctx, name+"-registry", &RegistryArgs{
 		Services: Services, Registry: cfg.Registry, AccountID: cfg.AccountID, Region: cfg.Region,
 	}, parent)
 	if err != nil {
@@ -200,26 +200,26 @@ func NewRuntime(ctx *pulumi.Context, name string, args *RuntimeArgs, opts ...pul
 // release driver and workflows read.
 func (r *Runtime) Outputs() pulumi.Map {
 	out := pulumi.Map{
-		"clusterName":         r.ClusterName,
-		"clusterArn":          r.ClusterArn,
-		"taskSubnetIds":       r.TaskSubnetIDs,
-		"taskSecurityGroupId": r.TaskSecurityGroupID,
-		"albDnsName":          r.AlbDNSName,
+		OutputClusterName:         r.ClusterName,
+		OutputClusterArn:          r.ClusterArn,
+		OutputTaskSubnetIDs:       r.TaskSubnetIDs,
+		OutputTaskSecurityGroupID: r.TaskSecurityGroupID,
+		OutputAlbDNSName:          r.AlbDNSName,
 	}
 	for svc, s := range r.Services {
-		out[svc+"ServiceName"] = s.ServiceName
-		out[svc+"ServiceArn"] = s.ServiceArn
-		out[svc+"TaskDefinitionArn"] = s.TaskDefinitionArn
-		out[svc+"ContainerName"] = s.ContainerName
-		out[svc+"LogGroupName"] = s.LogGroupName
-		out[svc+"RepositoryUrl"] = s.RepositoryURL
-		out[svc+"TargetGroupArn"] = s.TargetGroupArn
-		out[svc+"Url"] = s.URL
-		out[svc+"Image"] = s.Image
+		out[ServiceOutput(svc, SuffixServiceName)] = s.ServiceName
+		out[ServiceOutput(svc, SuffixServiceArn)] = s.ServiceArn
+		out[ServiceOutput(svc, SuffixTaskDefinitionArn)] = s.TaskDefinitionArn
+		out[ServiceOutput(svc, SuffixContainerName)] = s.ContainerName
+		out[ServiceOutput(svc, SuffixLogGroupName)] = s.LogGroupName
+		out[ServiceOutput(svc, SuffixRepositoryURL)] = s.RepositoryURL
+		out[ServiceOutput(svc, SuffixTargetGroupArn)] = s.TargetGroupArn
+		out[ServiceOutput(svc, SuffixURL)] = s.URL
+		out[ServiceOutput(svc, SuffixImage)] = s.Image
 		if s.HasMigration() {
-			out[svc+"MigrationImage"] = s.MigrationImage
-			out[svc+"MigrationTaskDefinitionArn"] = s.MigrationTaskDefinitionArn
-			out[svc+"MigrationContainerName"] = pulumi.String(s.MigrationContainerName)
+			out[ServiceOutput(svc, SuffixMigrationImage)] = s.MigrationImage
+			out[ServiceOutput(svc, SuffixMigrationTaskDefinitionArn)] = s.MigrationTaskDefinitionArn
+			out[ServiceOutput(svc, SuffixMigrationContainerName)] = pulumi.String(s.MigrationContainerName)
 		}
 	}
 	return out

@@ -19,12 +19,11 @@ type SiteArgs struct {
 	Config *Config
 }
 
-// SiteComponent is the static frontend: a private S3 bucket that only its
+// Site is the static frontend: a private S3 bucket that only its
 // CloudFront distribution can read, through Origin Access Control. The
 // publisher (deployctl publish-frontend) uploads releases into the bucket
-// and invalidates the distribution. (Site, without the suffix, is its
-// configuration.)
-type SiteComponent struct {
+// and invalidates the distribution. SiteConfig is its configuration.
+type Site struct {
 	pulumi.ResourceState
 
 	BucketName      pulumi.StringOutput
@@ -36,12 +35,12 @@ type SiteComponent struct {
 }
 
 // Outputs returns the stack outputs the publisher and the workflows read.
-func (s *SiteComponent) Outputs() pulumi.Map {
+func (s *Site) Outputs() pulumi.Map {
 	return pulumi.Map{
-		"siteBucketName":      s.BucketName,
-		"siteDistributionId":  s.DistributionID,
-		"siteDistributionArn": s.DistributionArn,
-		"siteUrl":             s.URL,
+		OutputSiteBucketName:      s.BucketName,
+		OutputSiteDistributionID:  s.DistributionID,
+		OutputSiteDistributionArn: s.DistributionArn,
+		OutputSiteURL:             s.URL,
 	}
 }
 
@@ -93,12 +92,12 @@ function handler(event) {
 
 // NewSite declares the site's bucket, its policy and the distribution in
 // front of it.
-func NewSite(ctx *pulumi.Context, name string, args *SiteArgs, opts ...pulumi.ResourceOption) (*SiteComponent, error) {
+func NewSite(ctx *pulumi.Context, name string, args *SiteArgs, opts ...pulumi.ResourceOption) (*Site, error) {
 	if args == nil || args.Config == nil {
 		return nil, errors.New("new site: args.Config is required")
 	}
 	cfg := args.Config
-	site := &SiteComponent{}
+	site := &Site{}
 	if err := ctx.RegisterComponentResource(siteTypeToken, name, site, opts...); err != nil {
 		return nil, fmt.Errorf("register site component: %w", err)
 	}

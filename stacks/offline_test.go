@@ -42,7 +42,7 @@ func TestPreviewOfflineExportsEveryOutputReaders(t *testing.T) {
 		OutputClusterName, OutputClusterArn, OutputTaskSubnetIDs, OutputTaskSecurityGroupID,
 		OutputAlbDNSName, OutputSiteBucketName, OutputSiteDistributionID, OutputSiteDistributionArn,
 		OutputSiteURL, OutputOIDCProviderArn, OutputInfraRoleArn, OutputPreviewRoleArn,
-		OutputFrontendDeployRoleArn, OutputAccountID, OutputRegion,
+		OutputFrontendDeployRoleArn, OutputAccountID, OutputRegion, OutputEnvironment, OutputRelease,
 		ServiceOutput(infra.ServiceAPI, SuffixMigrationTaskDefinitionArn),
 		ServiceOutput(infra.ServiceAPI, SuffixMigrationContainerName),
 		ServiceOutput(infra.ServiceAPI, SuffixMigrationImage),

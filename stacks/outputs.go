@@ -10,51 +10,53 @@ import (
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+
+	"github.com/experts/platform/infra"
 )
 
-// Stack output keys that workflows and deployctl read. The program exports
-// them (infra.Program); TestOffline* checks that every key listed here is
-// present in the outputs of both stacks.
+// Stack output keys that workflows and deployctl read, as the program
+// defines and exports them (infra/outputs.go).
 const (
-	OutputClusterName = "clusterName"
-	OutputClusterArn  = "clusterArn"
-	// Per service ("api", "mcp"): see ServiceOutput.
-	OutputTaskSubnetIDs         = "taskSubnetIds"
-	OutputTaskSecurityGroupID   = "taskSecurityGroupId"
-	OutputAlbDNSName            = "albDnsName"
-	OutputSiteBucketName        = "siteBucketName"
-	OutputSiteDistributionID    = "siteDistributionId"
-	OutputSiteDistributionArn   = "siteDistributionArn"
-	OutputSiteURL               = "siteUrl"
-	OutputOIDCProviderArn       = "oidcProviderArn"
-	OutputInfraRoleArn          = "infraRoleArn"
-	OutputPreviewRoleArn        = "previewRoleArn"
-	OutputFrontendDeployRoleArn = "frontendDeployRoleArn"
-	OutputAccountID             = "accountId"
-	OutputRegion                = "region"
+	OutputEnvironment           = infra.OutputEnvironment
+	OutputRelease               = infra.OutputRelease
+	OutputClusterName           = infra.OutputClusterName
+	OutputClusterArn            = infra.OutputClusterArn
+	OutputTaskSubnetIDs         = infra.OutputTaskSubnetIDs
+	OutputTaskSecurityGroupID   = infra.OutputTaskSecurityGroupID
+	OutputAlbDNSName            = infra.OutputAlbDNSName
+	OutputSiteBucketName        = infra.OutputSiteBucketName
+	OutputSiteDistributionID    = infra.OutputSiteDistributionID
+	OutputSiteDistributionArn   = infra.OutputSiteDistributionArn
+	OutputSiteURL               = infra.OutputSiteURL
+	OutputOIDCProviderArn       = infra.OutputOIDCProviderArn
+	OutputInfraRoleArn          = infra.OutputInfraRoleArn
+	OutputPreviewRoleArn        = infra.OutputPreviewRoleArn
+	OutputFrontendDeployRoleArn = infra.OutputFrontendDeployRoleArn
+	OutputAccountID             = infra.OutputAccountID
+	OutputRegion                = infra.OutputRegion
 )
 
 // Per-service output suffixes; the key is the service name followed by the
 // suffix, for example "apiServiceName".
 const (
-	SuffixServiceName                = "ServiceName"
-	SuffixServiceArn                 = "ServiceArn"
-	SuffixTaskDefinitionArn          = "TaskDefinitionArn"
-	SuffixContainerName              = "ContainerName"
-	SuffixLogGroupName               = "LogGroupName"
-	SuffixRepositoryURL              = "RepositoryUrl"
-	SuffixTargetGroupArn             = "TargetGroupArn"
-	SuffixURL                        = "Url"
-	SuffixDeployRoleArn              = "DeployRoleArn"
-	SuffixImage                      = "Image"
-	SuffixMigrationImage             = "MigrationImage"
-	SuffixMigrationTaskDefinitionArn = "MigrationTaskDefinitionArn"
-	SuffixMigrationContainerName     = "MigrationContainerName"
+	SuffixServiceName                = infra.SuffixServiceName
+	SuffixServiceArn                 = infra.SuffixServiceArn
+	SuffixTaskDefinitionArn          = infra.SuffixTaskDefinitionArn
+	SuffixContainerName              = infra.SuffixContainerName
+	SuffixLogGroupName               = infra.SuffixLogGroupName
+	SuffixRepositoryURL              = infra.SuffixRepositoryURL
+	SuffixTargetGroupArn             = infra.SuffixTargetGroupArn
+	SuffixURL                        = infra.SuffixURL
+	SuffixDeployRoleArn              = infra.SuffixDeployRoleArn
+	SuffixImage                      = infra.SuffixImage
+	SuffixMigrationImage             = infra.SuffixMigrationImage
+	SuffixMigrationTaskDefinitionArn = infra.SuffixMigrationTaskDefinitionArn
+	SuffixMigrationContainerName     = infra.SuffixMigrationContainerName
 )
 
 // ServiceOutput is the output key for one service, such as
 // ServiceOutput("api", SuffixServiceName) == "apiServiceName".
-func ServiceOutput(service, suffix string) string { return service + suffix }
+func ServiceOutput(service, suffix string) string { return infra.ServiceOutput(service, suffix) }
 
 // Outputs are a stack's outputs as plain values (strings, numbers, lists,
 // maps), as JSON would decode them.
