@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/experts/platform/infra/policy"
 )
 
 const (
@@ -72,7 +74,7 @@ func TestNetworkUsesAnExistingVpc(t *testing.T) {
 	if diff := cmp.Diff(private, rr.outputStrings(t, "taskSubnetIds")); diff != "" {
 		t.Errorf("task subnets (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff(public, runtimeInputs(rr.one(t, typeLoadBalancer, "runtime-alb").Inputs).list("subnets")); diff != "" {
+	if diff := cmp.Diff(public, policy.InputsOf(rr.one(t, typeLoadBalancer, "runtime-alb")).Strings("subnets")); diff != "" {
 		t.Errorf("load balancer subnets (-want +got):\n%s", diff)
 	}
 	for _, sg := range rr.ofType(typeSecurityGroup) {
@@ -90,29 +92,29 @@ type ruleView struct {
 
 func TestNetworkLetsOnlyTheLoadBalancerReachTheTasks(t *testing.T) {
 	rr := runRuntime(t, "dev", nil)
-	albSG := runtimeInputs(rr.one(t, typeLoadBalancer, "runtime-alb").Inputs).list("securityGroups")
+	albSG := policy.InputsOf(rr.one(t, typeLoadBalancer, "runtime-alb")).Strings("securityGroups")
 	taskSG := rr.output(t, "taskSecurityGroupId").(string)
 	if len(albSG) != 1 || albSG[0] == taskSG {
 		t.Fatalf("load balancer groups %v, task group %s: want one group of its own", albSG, taskSG)
 	}
 	name := map[string]string{albSG[0]: "alb", taskSG: "tasks"}
-	view := func(in runtimeInputs, direction string) ruleView {
-		src := in.source("cidrIpv4", "cidrIpv6", "prefixListId", "referencedSecurityGroupId")
+	view := func(in policy.Inputs, direction string) ruleView {
+		src := ingressSource(in, "cidrIpv4", "cidrIpv6", "prefixListId", "referencedSecurityGroupId")
 		if n, ok := name[src]; ok {
 			src = n
 		}
-		port, _ := in.number("fromPort")
-		if to, _ := in.number("toPort"); to != port {
-			t.Errorf("rule on %s covers ports %v to %v, want one port", in.text("securityGroupId"), port, to)
+		port, _ := in.Number("fromPort")
+		if to, _ := in.Number("toPort"); to != port {
+			t.Errorf("rule on %s covers ports %v to %v, want one port", in.Text("securityGroupId"), port, to)
 		}
-		return ruleView{Group: name[in.text("securityGroupId")], Protocol: in.text("ipProtocol"), From: direction, Source: src, Port: port}
+		return ruleView{Group: name[in.Text("securityGroupId")], Protocol: in.Text("ipProtocol"), From: direction, Source: src, Port: port}
 	}
 	var got []ruleView
 	for _, r := range rr.ofType(typeIngressRule) {
-		got = append(got, view(r.Inputs, "in"))
+		got = append(got, view(policy.InputsOf(r), "in"))
 	}
 	for _, r := range rr.ofType(typeEgressRule) {
-		got = append(got, view(r.Inputs, "out"))
+		got = append(got, view(policy.InputsOf(r), "out"))
 	}
 	want := []ruleView{
 		{Group: "alb", Protocol: "tcp", From: "in", Source: "0.0.0.0/0", Port: 443},

@@ -166,11 +166,11 @@ func TestRuntimeExportsTheOutputsWorkflowsRead(t *testing.T) {
 				}
 			}
 			// One-off tasks run where the services run.
-			svc := runtimeInputs(rr.one(t, typeECSService, "runtime-api").Inputs).object("networkConfiguration")
-			if diff := cmp.Diff(svc.list("subnets"), rr.outputStrings(t, "taskSubnetIds")); diff != "" {
+			svc := policy.InputsOf(rr.one(t, typeECSService, "runtime-api")).Object("networkConfiguration")
+			if diff := cmp.Diff(svc.Strings("subnets"), rr.outputStrings(t, "taskSubnetIds")); diff != "" {
 				t.Errorf("taskSubnetIds differ from the service's subnets (-service +output):\n%s", diff)
 			}
-			if diff := cmp.Diff(svc.list("securityGroups"), []string{rr.output(t, "taskSecurityGroupId").(string)}); diff != "" {
+			if diff := cmp.Diff(svc.Strings("securityGroups"), []string{rr.output(t, "taskSecurityGroupId").(string)}); diff != "" {
 				t.Errorf("taskSecurityGroupId differs from the service's group (-service +output):\n%s", diff)
 			}
 			alb := rr.one(t, typeLoadBalancer, "runtime-alb")

@@ -36,12 +36,12 @@ func TestServiceDeploymentSettings(t *testing.T) {
 				rr = runRuntime(t, tt.stack, nil)
 				runs[tt.stack] = rr
 			}
-			in := runtimeInputs(rr.one(t, typeECSService, "runtime-"+tt.service).Inputs)
+			in := inputsMap(rr.one(t, typeECSService, "runtime-"+tt.service).Inputs)
 			lbs, _ := in["loadBalancers"].([]any)
 			if len(lbs) != 1 {
 				t.Fatalf("loadBalancers = %v, want one", in["loadBalancers"])
 			}
-			lb := runtimeInputs(lbs[0].(map[string]any))
+			lb := inputsMap(lbs[0].(map[string]any))
 			got := map[string]any{
 				"name": in["name"], "desiredCount": in["desiredCount"],
 				"min": in["deploymentMinimumHealthyPercent"], "max": in["deploymentMaximumPercent"],
@@ -55,7 +55,7 @@ func TestServiceDeploymentSettings(t *testing.T) {
 				"deploymentController": in["deploymentController"],
 				"circuitBreaker":       in["deploymentCircuitBreaker"],
 				"enableExecuteCommand": in["enableExecuteCommand"],
-				"assignPublicIp":       in.object("networkConfiguration")["assignPublicIp"],
+				"assignPublicIp":       in.Object("networkConfiguration")["assignPublicIp"],
 				"waitForSteadyState":   in["waitForSteadyState"],
 				"containerName":        lb["containerName"],
 				"targetGroupArn":       lb["targetGroupArn"],
@@ -75,7 +75,7 @@ func TestServiceDeploymentSettings(t *testing.T) {
 			if diff := cmp.Diff(wantFixed, fixed); diff != "" {
 				t.Errorf("service settings (-want +got):\n%s", diff)
 			}
-			if got := in.object("networkConfiguration").list("subnets"); !slices.Equal(got, rr.outputStrings(t, "taskSubnetIds")) {
+			if got := policy.NewInputs(in.Object("networkConfiguration")).Strings("subnets"); !slices.Equal(got, rr.outputStrings(t, "taskSubnetIds")) {
 				t.Errorf("subnets = %v, want the private subnets %v", got, rr.output(t, "taskSubnetIds"))
 			}
 		})
@@ -249,7 +249,7 @@ func TestServiceLogGroupsExpire(t *testing.T) {
 
 func TestServiceRulesFireOnBadResources(t *testing.T) {
 	good := map[string]*runtimeRun{"dev": runRuntime(t, "dev", nil), "prod": runRuntime(t, "prod", nil)}
-	find := func(t *testing.T, rs []policy.Resource, typ, name string) runtimeInputs {
+	find := func(t *testing.T, rs []policy.Resource, typ, name string) inputsMap {
 		t.Helper()
 		for _, r := range rs {
 			if r.Type == typ && r.Name == name {
@@ -271,7 +271,7 @@ func TestServiceRulesFireOnBadResources(t *testing.T) {
 			name:  "a service whose circuit breaker does not roll back",
 			stack: "dev",
 			breakIt: func(t *testing.T, _ *runtimeRun, rs []policy.Resource) []policy.Resource {
-				find(t, rs, typeECSService, "runtime-api").object("deploymentCircuitBreaker")["rollback"] = false
+				find(t, rs, typeECSService, "runtime-api").Object("deploymentCircuitBreaker")["rollback"] = false
 				return rs
 			},
 			want: []string{"service-circuit-breaker-rollback"},
@@ -335,7 +335,7 @@ func TestServiceRulesFireOnBadResources(t *testing.T) {
 			name:  "tasks with public IP addresses",
 			stack: "prod",
 			breakIt: func(t *testing.T, _ *runtimeRun, rs []policy.Resource) []policy.Resource {
-				find(t, rs, typeECSService, "runtime-api").object("networkConfiguration")["assignPublicIp"] = true
+				find(t, rs, typeECSService, "runtime-api").Object("networkConfiguration")["assignPublicIp"] = true
 				return rs
 			},
 			want: []string{"tasks-without-public-ip"},
@@ -374,7 +374,7 @@ func TestServiceRulesFireOnBadResources(t *testing.T) {
 			name:  "a service without a security group",
 			stack: "dev",
 			breakIt: func(t *testing.T, _ *runtimeRun, rs []policy.Resource) []policy.Resource {
-				delete(find(t, rs, typeECSService, "runtime-mcp").object("networkConfiguration"), "securityGroups")
+				delete(find(t, rs, typeECSService, "runtime-mcp").Object("networkConfiguration"), "securityGroups")
 				return rs
 			},
 			want: []string{"tasks-ingress-from-load-balancer-only"},
@@ -391,7 +391,7 @@ func TestServiceRulesFireOnBadResources(t *testing.T) {
 			name:  "a repository that does not scan on push",
 			stack: "prod",
 			breakIt: func(t *testing.T, _ *runtimeRun, rs []policy.Resource) []policy.Resource {
-				find(t, rs, typeECRRepository, "runtime-registry-api").object("imageScanningConfiguration")["scanOnPush"] = false
+				find(t, rs, typeECRRepository, "runtime-registry-api").Object("imageScanningConfiguration")["scanOnPush"] = false
 				return rs
 			},
 			want: []string{"ecr-scan-on-push"},
@@ -442,4 +442,14 @@ func TestServiceRulesFireOnBadResources(t *testing.T) {
 			}
 		})
 	}
+}
+
+// inputsMap is a resource's plain inputs as tests read and change them in
+// place.
+type inputsMap map[string]any
+
+// Object returns the object at key, nil if there is none.
+func (m inputsMap) Object(key string) inputsMap {
+	o, _ := m[key].(map[string]any)
+	return o
 }
