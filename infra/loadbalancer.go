@@ -59,8 +59,11 @@ const (
 	unhealthyThreshold         = 3
 )
 
-// tlsPolicy accepts TLS 1.3 and 1.2 with forward secrecy only.
-const tlsPolicy = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+// tlsPolicy accepts TLS 1.3 and 1.2 with forward secrecy only: the "Res"
+// policy offers only TLS_* and ECDHE-* ciphers, unlike
+// ELBSecurityPolicy-TLS13-1-2-2021-06, which also offers AES*-GCM-SHA*
+// with RSA key exchange.
+const tlsPolicy = "ELBSecurityPolicy-TLS13-1-2-Res-2021-06"
 
 // NewLoadBalancer declares the load balancer, its listeners, target groups
 // and host rules.

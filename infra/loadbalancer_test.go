@@ -38,7 +38,7 @@ func TestLoadBalancerListeners(t *testing.T) {
 				"sslPolicy": https.Inputs["sslPolicy"], "defaultActions": https.Inputs["defaultActions"],
 			}
 			wantHTTPS := map[string]any{
-				"port": 443.0, "protocol": "HTTPS", "certificateArn": cert, "sslPolicy": "ELBSecurityPolicy-TLS13-1-2-2021-06",
+				"port": 443.0, "protocol": "HTTPS", "certificateArn": cert, "sslPolicy": "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
 				"defaultActions": []any{map[string]any{"type": "fixed-response", "fixedResponse": map[string]any{
 					"contentType": "text/plain", "messageBody": "not found", "statusCode": "404",
 				}}},
