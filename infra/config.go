@@ -46,6 +46,8 @@ const (
 	KeyNetwork           = Project + ":network"
 	KeyServices          = Project + ":services"
 	KeyRelease           = Project + ":release"
+	KeyBootstrapRelease  = Project + ":bootstrapRelease"
+	KeyDeployment        = Project + ":deployment"
 	KeySite              = Project + ":site"
 	KeyIdentity          = Project + ":identity"
 	KeyRegistry          = Project + ":registry"
@@ -56,8 +58,8 @@ const (
 // ConfigKeys are the keys the program reads, in documentation order.
 var ConfigKeys = []string{
 	KeyRegion, KeyEnvironment, KeyAccountID, KeyGitHub, KeyDomain, KeyNetwork,
-	KeyServices, KeyRelease, KeySite, KeyIdentity, KeyRegistry,
-	KeyLogRetentionDays, KeyContainerInsights,
+	KeyServices, KeyRelease, KeyBootstrapRelease, KeyDeployment, KeySite,
+	KeyIdentity, KeyRegistry, KeyLogRetentionDays, KeyContainerInsights,
 }
 
 // Config is the whole typed configuration of one stack, decoded and
@@ -77,6 +79,13 @@ type Config struct {
 	Registry          RegistryConfig
 	LogRetentionDays  int
 	ContainerInsights bool
+
+	// ReleaseSource says where Release came from (ReleaseFromDriver,
+	// ReleaseFromLive, ReleaseFromBootstrap).
+	ReleaseSource string
+	// Deployment is the release driver's record of this update, nil when
+	// the update was not started by the driver.
+	Deployment *Deployment
 }
 
 // IsProd reports whether the stack is the production environment, where the
@@ -331,7 +340,12 @@ func quoteValue(v string) string {
 }
 
 // LoadConfig reads and validates the stack's configuration from the Pulumi
-// context: the only place the program reads config.
+// context: the only place the program reads config. The release is the one
+// the driver handed to the update (experts:release), else the stack's live
+// release (its own last "release" output, through a StackReference to
+// itself), else, on a brand-new stack, the stack file's
+// experts:bootstrapRelease. It registers that StackReference: call it once
+// per program run.
 func LoadConfig(ctx *pulumi.Context) (*Config, error) {
 	values := make(map[string]string, len(ConfigKeys))
 	for _, key := range ConfigKeys {
@@ -339,7 +353,25 @@ func LoadConfig(ctx *pulumi.Context) (*Config, error) {
 			values[key] = v
 		}
 	}
-	return DecodeConfig(ctx.Stack(), values)
+	live := false
+	if _, ok := values[KeyRelease]; !ok {
+		// Not a release: keep what runs now.
+		text, err := readLiveRelease(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if text != "" {
+			values[KeyRelease], live = text, true
+		}
+	}
+	cfg, err := DecodeConfig(ctx.Stack(), values)
+	if err != nil {
+		return nil, err
+	}
+	if live {
+		cfg.ReleaseSource = ReleaseFromLive
+	}
+	return cfg, nil
 }
 
 // DecodeConfig decodes and validates a stack's configuration from the
@@ -364,9 +396,22 @@ func DecodeConfig(stack string, values map[string]string) (*Config, error) {
 	var services map[string]ServiceConfig
 	d.requireObject(KeyServices, &services)
 	c.Services = services
+	c.ReleaseSource = ReleaseFromDriver
+	releaseKey := KeyRelease
+	if _, ok := values[KeyRelease]; !ok {
+		// No release handed to this update: a brand-new stack's first
+		// update runs the bootstrap release of its stack file.
+		releaseKey, c.ReleaseSource = KeyBootstrapRelease, ReleaseFromBootstrap
+	}
 	var releases map[string]Release
-	d.requireObject(KeyRelease, &releases)
+	d.requireObjectFix(releaseKey, &releases,
+		"add "+KeyBootstrapRelease+" to the stack file for the first update of a new stack (see docs/deployments.md); "+
+			KeyRelease+" is set only by deployctl release")
 	c.Release = releases
+	if _, ok := values[KeyDeployment]; ok {
+		c.Deployment = &Deployment{}
+		d.optionalObject(KeyDeployment, c.Deployment)
+	}
 	d.optionalObject(KeySite, &c.Site)
 	d.optionalObject(KeyIdentity, &c.Identity)
 	d.optionalObject(KeyRegistry, &c.Registry)
@@ -464,8 +509,12 @@ func (d *decoder) optionalBool(key string) bool {
 }
 
 func (d *decoder) requireObject(key string, out any) {
+	d.requireObjectFix(key, out, "add the "+key+" object to the stack's Pulumi.<stack>.yaml (see Pulumi.yaml for its fields)")
+}
+
+func (d *decoder) requireObjectFix(key string, out any, fix string) {
 	if _, ok := d.values[key]; !ok {
-		d.fail(key, "", "required and not set", "add the "+key+" object to the stack's Pulumi.<stack>.yaml (see Pulumi.yaml for its fields)")
+		d.fail(key, "", "required and not set", fix)
 		return
 	}
 	d.optionalObject(key, out)
@@ -780,14 +829,19 @@ func isSecretArn(arn, region, account string) bool {
 }
 
 func validateReleases(d *decoder, c *Config) {
+	releaseKey := KeyRelease
+	if c.ReleaseSource == ReleaseFromBootstrap {
+		releaseKey = KeyBootstrapRelease
+	}
 	for name := range c.Release {
 		if !slices.Contains(Services, name) {
-			d.fail(KeyRelease+"."+name, "", "unknown service", "the services are "+strings.Join(Services, ", "))
+			d.fail(releaseKey+"."+name, "", "unknown service", "the services are "+strings.Join(Services, ", "))
 		}
 	}
+	validateDeployment(d, c.Deployment)
 	for _, name := range Services {
 		r, ok := c.Release[name]
-		key := KeyRelease + "." + name
+		key := releaseKey + "." + name
 		if !ok {
 			d.fail(key, "", "required and not set", "set it (see docs/deployments.md, Release configuration); for a new stack copy the dev stack's")
 			continue

@@ -34,6 +34,11 @@ func loadValues(t *testing.T, stack string) map[string]string {
 	if err != nil {
 		t.Fatalf("load stack %s: %v", stack, err)
 	}
+	// What the release driver hands an update: the stack file plus the
+	// release, here the stack file's bootstrap release.
+	if _, ok := sf.Values[KeyRelease]; !ok {
+		sf.Values[KeyRelease] = sf.Values[KeyBootstrapRelease]
+	}
 	return sf.Values
 }
 

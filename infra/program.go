@@ -6,6 +6,7 @@ package infra
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -34,6 +35,7 @@ func Build(ctx *pulumi.Context) (pulumi.Map, error) {
 	if err := checkAccount(ctx, cfg); err != nil {
 		return nil, err
 	}
+	logRelease(ctx, cfg)
 	runtime, err := NewRuntime(ctx, "runtime", &RuntimeArgs{Config: cfg})
 	if err != nil {
 		return nil, err
@@ -56,7 +58,7 @@ func Build(ctx *pulumi.Context) (pulumi.Map, error) {
 		OutputEnvironment: pulumi.String(cfg.Environment),
 		OutputAccountID:   pulumi.String(cfg.AccountID),
 		OutputRegion:      pulumi.String(cfg.Region),
-		OutputRelease:     releaseOutput(cfg),
+		OutputRelease:     releaseOutput(cfg, runtime),
 	}
 	for _, part := range []pulumi.Map{runtime.Outputs(), site.Outputs(), identity.Outputs()} {
 		for k, v := range part {
@@ -101,26 +103,63 @@ func checkAccount(ctx *pulumi.Context, cfg *Config) error {
 	return nil
 }
 
-// releaseOutput is the release ledger entry of the stack: what each service
-// runs, as configured for this update.
-func releaseOutput(cfg *Config) pulumi.Map {
+// releaseOutput is the live release of the stack: what each service runs
+// after this update, with the digest its task definitions reference (also
+// when this update built the image), so that the next update, reading it
+// back, deploys the very same image. A pending migration release is kept
+// with the digest its migration task definition runs.
+func releaseOutput(cfg *Config, runtime *Runtime) pulumi.Map {
 	out := pulumi.Map{}
 	for _, name := range Services {
 		r := cfg.Release[name]
-		entry := releaseEntry(r)
-		if r.Migrate != nil {
-			entry["migrate"] = releaseEntry(*r.Migrate)
+		svc := runtime.Services[name]
+		entry := releaseEntry(r, svc.Image)
+		if r.Migrate != nil && svc.HasMigration() {
+			entry["migrate"] = releaseEntry(*r.Migrate, svc.MigrationImage)
 		}
 		out[name] = entry
 	}
 	return out
 }
 
-func releaseEntry(r Release) pulumi.Map {
-	return pulumi.Map{
+func releaseEntry(r Release, image pulumi.StringOutput) pulumi.Map {
+	entry := pulumi.Map{
 		"version":     pulumi.String(r.Version),
 		"gitSha":      pulumi.String(r.GitSha),
 		"ref":         pulumi.String(r.Ref),
-		"imageDigest": pulumi.String(r.ImageDigest),
+		"imageDigest": image.ApplyT(ImageDigest),
 	}
+	return entry
+}
+
+// ImageDigest returns the digest of an image reference
+// "<repository>@sha256:…", and "" when the reference holds none.
+func ImageDigest(ref string) string {
+	_, digest, ok := strings.Cut(ref, "@")
+	if !ok {
+		return ""
+	}
+	return digest
+}
+
+// logRelease says which release the update runs and where it came from.
+func logRelease(ctx *pulumi.Context, cfg *Config) {
+	parts := make([]string, 0, len(Services))
+	for _, name := range Services {
+		r := cfg.Release[name]
+		p := name + " " + r.Version
+		if r.ImageDigest != "" {
+			p += " (" + r.ImageDigest + ")"
+		}
+		if r.Migrate != nil {
+			p += ", migrating to " + r.Migrate.Version
+		}
+		parts = append(parts, p)
+	}
+	source := map[string]string{
+		ReleaseFromDriver:    "handed to this update by the release driver",
+		ReleaseFromLive:      "the live release, kept",
+		ReleaseFromBootstrap: "the stack file's bootstrap release (the stack has no live release yet)",
+	}[cfg.ReleaseSource]
+	_ = ctx.Log.Info(fmt.Sprintf("release: %s; %s", strings.Join(parts, "; "), source), nil)
 }

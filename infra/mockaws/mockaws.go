@@ -36,6 +36,8 @@ type Mocks struct {
 	mu        sync.Mutex
 	resources []Resource
 	invokes   map[string]int
+	// stackOutputs answer StackReference reads, by referenced stack name.
+	stackOutputs map[string]map[string]any
 }
 
 // New returns mocks for one stack of a project, answering as the given AWS
@@ -48,6 +50,17 @@ func New(project, stack, accountID, region string) *Mocks {
 // when credentials of the wrong environment are in use.
 func (m *Mocks) WithCallerAccount(accountID string) *Mocks {
 	m.callerAccountID = accountID
+	return m
+}
+
+// WithStackOutputs makes a StackReference to the stack named name
+// ("organization/experts/dev") read outputs. A reference to a stack without
+// outputs given here reads none, as a brand-new stack's would.
+func (m *Mocks) WithStackOutputs(name string, outputs map[string]any) *Mocks {
+	if m.stackOutputs == nil {
+		m.stackOutputs = map[string]map[string]any{}
+	}
+	m.stackOutputs[name] = outputs
 	return m
 }
 
@@ -95,6 +108,22 @@ func (m *Mocks) answers() Answers {
 // NewResource records a registration and returns its id and state: the
 // inputs plus the outputs AWS would compute.
 func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	if args.TypeToken == stackReferenceType {
+		// A read of another stack's (or the stack's own previous)
+		// outputs, not a resource of the stack: answered, not recorded.
+		name := str(args.Inputs, "name")
+		m.mu.Lock()
+		outs := m.stackOutputs[name]
+		m.mu.Unlock()
+		if outs == nil {
+			outs = map[string]any{}
+		}
+		return name, resource.PropertyMap{
+			"name":              resource.NewProperty(name),
+			"outputs":           resource.NewPropertyValue(outs),
+			"secretOutputNames": resource.NewProperty([]resource.PropertyValue{}),
+		}, nil
+	}
 	parent := ""
 	if args.RegisterRPC != nil {
 		parent = args.RegisterRPC.GetParent()
@@ -114,6 +143,8 @@ func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	id, state := m.answers().Create(args.TypeToken, args.Name, args.Inputs)
 	return id, state, nil
 }
+
+const stackReferenceType = "pulumi:pulumi:StackReference"
 
 // urn builds the URN the way the engine does for a child of parent.
 func (m *Mocks) urn(parent, typ, name string) string {
