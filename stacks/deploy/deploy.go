@@ -74,6 +74,16 @@ const (
 	DefaultHeartbeat    = 60 * time.Second
 	// stopTimeout bounds the StopTask call made after the wait ended.
 	stopTimeout = 30 * time.Second
+	// runTaskTimeout bounds the RunTask call, which is finished even
+	// when the command is interrupted.
+	runTaskTimeout = 2 * time.Minute
+)
+
+// The tag every migration task carries, so that ListTasks, DescribeTasks
+// and IAM conditions can tell migration tasks from service tasks.
+const (
+	MigrationTagKey   = "purpose"
+	MigrationTagValue = "migration"
 )
 
 // Clients are the AWS clients an Operator calls. TargetHealth may be nil
@@ -106,7 +116,23 @@ type Operator struct {
 	// Clock returns the current time; nil means time.Now. Deadlines and
 	// fail-fast windows are measured with it.
 	Clock func() time.Time
+	// LogLag is how long a log that is still empty is read again after its
+	// container ran. Zero means DefaultLogLag.
+	LogLag time.Duration
 }
+
+// DefaultLogLag covers CloudWatch Logs' usual delivery delay.
+const DefaultLogLag = 20 * time.Second
+
+func (o *Operator) logLag() time.Duration {
+	if o.LogLag <= 0 {
+		return DefaultLogLag
+	}
+	return o.LogLag
+}
+
+// logLagPoll is the pause between two reads of a lagging log.
+func (o *Operator) logLagPoll() time.Duration { return max(o.logLag()/10, time.Millisecond) }
 
 // LoadClients builds the AWS clients from the default configuration chain
 // (environment, shared config, web identity), so the SDK's standard endpoint

@@ -170,5 +170,6 @@ func operator(e *deploytest.ECS, l *deploytest.Logs, clock *deploytest.Clock, lo
 		PollInterval: time.Millisecond,
 		Heartbeat:    2 * time.Millisecond,
 		Clock:        clock.Now,
+		LogLag:       10 * time.Millisecond,
 	}
 }

@@ -2,6 +2,8 @@ package deploy
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -40,7 +42,21 @@ type MigrationSpec struct {
 	// TailLines is how many of the last log lines the result keeps. Zero
 	// means DefaultTailLines.
 	TailLines int
+	// ExpectImage, ExpectVersion and ExpectGitSha, when set, must be what
+	// the container runs (its image, and its VERSION and GIT_SHA
+	// variables): a migration task definition of another release is
+	// refused before any task starts.
+	ExpectImage   string
+	ExpectVersion string
+	ExpectGitSha  string
+	// StopGrace bounds the wait for STOPPED after the task was asked to
+	// stop. Zero means DefaultStopGrace.
+	StopGrace time.Duration
 }
+
+// DefaultStopGrace is how long a stopped migration task may take to reach
+// STOPPED: its container's stop timeout plus a margin.
+const DefaultStopGrace = 3 * time.Minute
 
 func (s MigrationSpec) validate() error {
 	var missing []string
@@ -64,8 +80,9 @@ func (s MigrationSpec) validate() error {
 	return nil
 }
 
-// MigrationResult is what became of one migration task. RunMigration returns
-// it whenever the task was started, with or without an error.
+// MigrationResult is what became of one migration task. RunMigration always
+// returns it, also when no task was started (TaskArn is then empty and
+// Reason says why).
 type MigrationResult struct {
 	Succeeded      bool       `json:"succeeded"`
 	Reason         string     `json:"reason,omitempty"` // why it failed
@@ -85,12 +102,16 @@ type MigrationResult struct {
 	TimedOut bool `json:"timedOut,omitempty"`
 	// StopRequested: this run called StopTask (deadline, cancellation, or
 	// a wait that could not go on).
-	StopRequested bool       `json:"stopRequested,omitempty"`
-	Log           *LogStream `json:"log,omitempty"`
-	LogFile       string     `json:"logFile,omitempty"` // path in the artifacts directory
-	LogLines      int        `json:"logLines"`
-	LogTail       []string   `json:"logTail,omitempty"`
-	LogError      string     `json:"logError,omitempty"` // why the log could not be read in full
+	StopRequested bool `json:"stopRequested,omitempty"`
+	// Image, Version and GitSha are what the migration container runs.
+	Image    string     `json:"image,omitempty"`
+	Version  string     `json:"version,omitempty"`
+	GitSha   string     `json:"gitSha,omitempty"`
+	Log      *LogStream `json:"log,omitempty"`
+	LogFile  string     `json:"logFile,omitempty"` // path in the artifacts directory
+	LogLines int        `json:"logLines"`
+	LogTail  []string   `json:"logTail,omitempty"`
+	LogError string     `json:"logError,omitempty"` // why the log could not be read in full
 }
 
 // RunMigration runs the migration task once on Fargate and waits until it
@@ -101,8 +122,13 @@ type MigrationResult struct {
 // directory and its tail kept in the result. When the deadline passes, the
 // context ends or the wait fails, the task is stopped: nobody would watch it.
 func (o *Operator) RunMigration(ctx context.Context, spec MigrationSpec) (*MigrationResult, error) {
+	res := &MigrationResult{Cluster: spec.Cluster, TaskDefinition: spec.TaskDefinition, Container: spec.Container}
+	failed := func(err error) (*MigrationResult, error) {
+		res.Reason = err.Error()
+		return res, err
+	}
 	if err := spec.validate(); err != nil {
-		return nil, err
+		return failed(err)
 	}
 	if spec.Timeout <= 0 {
 		spec.Timeout = DefaultMigrationTimeout
@@ -110,31 +136,37 @@ func (o *Operator) RunMigration(ctx context.Context, spec MigrationSpec) (*Migra
 	if spec.TailLines <= 0 {
 		spec.TailLines = DefaultTailLines
 	}
+	if spec.StopGrace <= 0 {
+		spec.StopGrace = DefaultStopGrace
+	}
 	td, err := o.describeTaskDefinition(ctx, spec.TaskDefinition)
 	if err != nil {
-		return nil, err
+		return failed(err)
 	}
+	res.TaskDefinition = aws.ToString(td.TaskDefinitionArn)
 	if names := containerNames(td.ContainerDefinitions); !slices.Contains(names, spec.Container) {
-		return nil, fmt.Errorf("task definition %s has no container %q (it has %s)",
-			spec.TaskDefinition, spec.Container, strings.Join(names, ", "))
+		return failed(fmt.Errorf("task definition %s has no container %q (it has %s)",
+			spec.TaskDefinition, spec.Container, strings.Join(names, ", ")))
+	}
+	runs := describeContainer(td, spec.Container)
+	res.Image, res.Version, res.GitSha = runs.image, runs.env["VERSION"], runs.env["GIT_SHA"]
+	o.logger().Info("migration task definition", "taskDefinition", res.TaskDefinition, "image", res.Image,
+		"version", orNone(res.Version), "gitSha", orNone(res.GitSha))
+	if err := checkRuns(spec, runs); err != nil {
+		return failed(err)
 	}
 	task, err := o.runTask(ctx, spec)
 	if err != nil {
-		return nil, err
+		return failed(err)
 	}
-	res := &MigrationResult{
-		Cluster:        spec.Cluster,
-		TaskArn:        aws.ToString(task.TaskArn),
-		TaskID:         taskID(aws.ToString(task.TaskArn)),
-		TaskDefinition: aws.ToString(td.TaskDefinitionArn),
-		Container:      spec.Container,
-	}
+	res.TaskArn = aws.ToString(task.TaskArn)
+	res.TaskID = taskID(res.TaskArn)
 	res.observe(task)
 	log := o.logger().With("task", res.TaskID)
-	log.Info("started migration task", "cluster", spec.Cluster, "taskDefinition", res.TaskDefinition,
+	log.Info("started migration task", "cluster", spec.Cluster, "taskArn", res.TaskArn, "taskDefinition", res.TaskDefinition,
 		"container", spec.Container, "status", res.LastStatus)
 
-	if err := o.waitStopped(ctx, spec, res); err != nil {
+	if err := o.waitStopped(ctx, spec, res, spec.Timeout); err != nil {
 		return res, o.abandon(ctx, spec, td, res, err)
 	}
 	o.readMigrationLog(ctx, spec, td, res)
@@ -148,18 +180,73 @@ func (o *Operator) RunMigration(ctx context.Context, spec MigrationSpec) (*Migra
 	return res, nil
 }
 
-// runTask starts the one task. The SDK gives RunTask an idempotency token,
-// so its retries never start a second migration.
+// containerRuns is what one container of a task definition runs.
+type containerRuns struct {
+	image string
+	env   map[string]string
+}
+
+func describeContainer(td *ecstypes.TaskDefinition, name string) containerRuns {
+	out := containerRuns{env: map[string]string{}}
+	for _, c := range td.ContainerDefinitions {
+		if aws.ToString(c.Name) != name {
+			continue
+		}
+		out.image = aws.ToString(c.Image)
+		for _, kv := range c.Environment {
+			out.env[aws.ToString(kv.Name)] = aws.ToString(kv.Value)
+		}
+	}
+	return out
+}
+
+// ErrWrongRelease: the migration task definition runs another release than
+// the one being released.
+var ErrWrongRelease = errors.New("migration task definition runs another release")
+
+func checkRuns(spec MigrationSpec, runs containerRuns) error {
+	var problems []string
+	if spec.ExpectImage != "" && runs.image != spec.ExpectImage {
+		problems = append(problems, fmt.Sprintf("image %s, want %s", runs.image, spec.ExpectImage))
+	}
+	if spec.ExpectVersion != "" && runs.env["VERSION"] != spec.ExpectVersion {
+		problems = append(problems, fmt.Sprintf("VERSION %s, want %s", orNone(runs.env["VERSION"]), spec.ExpectVersion))
+	}
+	if spec.ExpectGitSha != "" && runs.env["GIT_SHA"] != spec.ExpectGitSha {
+		problems = append(problems, fmt.Sprintf("GIT_SHA %s, want %s", orNone(runs.env["GIT_SHA"]), spec.ExpectGitSha))
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%w: container %s of %s runs %s; nothing was started",
+			ErrWrongRelease, spec.Container, spec.TaskDefinition, strings.Join(problems, ", "))
+	}
+	return nil
+}
+
+// ClientToken is the RunTask idempotency token of a migration: the same
+// release's migration on the same task definition gets the same token, so
+// that a retried call, or a re-run of the job, finds the task that was
+// started instead of starting a second one.
+func ClientToken(spec MigrationSpec) string {
+	sum := sha256.Sum256([]byte(strings.Join([]string{spec.Cluster, spec.TaskDefinition, spec.Release}, "\x00")))
+	return "deployctl-" + hex.EncodeToString(sum[:])[:32]
+}
+
+// runTask starts the one task. The call is finished even when ctx ends
+// while it is in flight: the caller then stops the task it started, instead
+// of leaving it running unseen.
 func (o *Operator) runTask(ctx context.Context, spec MigrationSpec) (*ecstypes.Task, error) {
 	release := spec.Release
 	if release == "" {
 		release = "manual"
 	}
-	out, err := o.ECS.RunTask(ctx, &ecs.RunTaskInput{
+	callCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), runTaskTimeout)
+	defer cancel()
+	out, err := o.ECS.RunTask(callCtx, &ecs.RunTaskInput{
 		Cluster:        aws.String(spec.Cluster),
 		TaskDefinition: aws.String(spec.TaskDefinition),
 		Count:          aws.Int32(1),
 		LaunchType:     ecstypes.LaunchTypeFargate,
+		ClientToken:    aws.String(ClientToken(spec)),
 		NetworkConfiguration: &ecstypes.NetworkConfiguration{AwsvpcConfiguration: &ecstypes.AwsVpcConfiguration{
 			Subnets:        spec.Subnets,
 			SecurityGroups: spec.SecurityGroups,
@@ -168,7 +255,7 @@ func (o *Operator) runTask(ctx context.Context, spec MigrationSpec) (*ecstypes.T
 		StartedBy: aws.String(startedBy(release)),
 		Tags: []ecstypes.Tag{
 			{Key: aws.String("release"), Value: aws.String(tagValue(release))},
-			{Key: aws.String("purpose"), Value: aws.String("migration")},
+			{Key: aws.String(MigrationTagKey), Value: aws.String(MigrationTagValue)},
 		},
 	})
 	if err != nil {
@@ -185,12 +272,12 @@ func (o *Operator) runTask(ctx context.Context, spec MigrationSpec) (*ecstypes.T
 
 // waitStopped polls the task until it is STOPPED, logging each change of
 // status and a heartbeat line while the status stays the same.
-func (o *Operator) waitStopped(ctx context.Context, spec MigrationSpec, res *MigrationResult) error {
+func (o *Operator) waitStopped(ctx context.Context, spec MigrationSpec, res *MigrationResult, timeout time.Duration) error {
 	log := o.logger().With("task", res.TaskID)
 	start := o.now()
 	every := o.heartbeatPolls()
 	polls := 0
-	return o.poll(ctx, start.Add(spec.Timeout), func(ctx context.Context) (bool, error) {
+	return o.poll(ctx, start.Add(timeout), func(ctx context.Context) (bool, error) {
 		polls++
 		out, err := o.ECS.DescribeTasks(ctx, &ecs.DescribeTasksInput{
 			Cluster: aws.String(spec.Cluster),
@@ -269,6 +356,7 @@ func (o *Operator) abandon(ctx context.Context, spec MigrationSpec, td *ecstypes
 	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopTimeout)
 	defer cancel()
 
+	lastSeen := res.LastStatus
 	log.Warn("stopping migration task", "status", res.LastStatus, "reason", waitErr.Error())
 	res.StopRequested = true
 	_, stopErr := o.ECS.StopTask(stopCtx, &ecs.StopTaskInput{
@@ -276,15 +364,34 @@ func (o *Operator) abandon(ctx context.Context, spec MigrationSpec, td *ecstypes
 		Task:    aws.String(res.TaskArn),
 		Reason:  aws.String(truncate("deployctl: the migration wait ended: "+waitErr.Error(), 255)),
 	})
-	stopped := "it was asked to stop"
+	var stopped string
 	if stopErr != nil {
 		stopped = fmt.Sprintf("stopping it failed: stop it by hand (aws ecs stop-task --cluster %s --task %s)", spec.Cluster, res.TaskArn)
+	} else {
+		// A retried job must not start a second migration while this one
+		// still runs: wait, within a grace, until it has stopped.
+		graceCtx, cancelGrace := context.WithTimeout(context.WithoutCancel(ctx), spec.StopGrace+stopTimeout)
+		graceErr := o.waitStopped(graceCtx, spec, res, spec.StopGrace)
+		cancelGrace()
+		switch {
+		case graceErr == nil:
+			exit := "no exit code"
+			if res.ExitCode != nil {
+				exit = fmt.Sprintf("exit code %d", *res.ExitCode)
+			}
+			stopped = fmt.Sprintf("task %s was stopped (container %s: %s)", res.TaskArn, spec.Container, exit)
+		default:
+			stopped = fmt.Sprintf("task %s was asked to stop but is still %s after %s: it may still be running; "+
+				"check it before running again (aws ecs describe-tasks --cluster %s --tasks %s)",
+				res.TaskArn, orNone(res.LastStatus), spec.StopGrace, spec.Cluster, res.TaskArn)
+		}
 	}
+	log.Warn("migration task abandoned", "taskArn", res.TaskArn, "outcome", stopped)
 	var err error
 	if errors.Is(waitErr, errDeadline) {
 		res.TimedOut = true
 		err = fmt.Errorf("%w: %w: task %s did not stop within %s (last status %s); %s",
-			ErrMigrationFailed, ErrTimeout, res.TaskID, spec.Timeout, orNone(res.LastStatus), stopped)
+			ErrMigrationFailed, ErrTimeout, res.TaskID, spec.Timeout, orNone(lastSeen), stopped)
 	} else {
 		err = fmt.Errorf("wait for migration task %s: %w; %s", res.TaskID, waitErr, stopped)
 	}
@@ -306,9 +413,27 @@ func (o *Operator) readMigrationLog(ctx context.Context, spec MigrationSpec, td 
 		return
 	}
 	res.Log = &ls
-	w := &lazyArtifact{o: o, name: "migration-" + res.TaskID + ".log"}
+	// CloudWatch Logs lags behind the container: a container that ran may
+	// have no stream, or no events, for a few seconds.
+	ran := res.ExitCode != nil
+	deadline := o.now().Add(o.logLag())
 	var err error
-	res.LogLines, res.LogTail, err = o.copyLog(ctx, ls, w, spec.TailLines)
+	w := &lazyArtifact{o: o, name: "migration-" + res.TaskID + ".log"}
+	for attempt := 1; ; attempt++ {
+		res.LogLines, res.LogTail, err = o.copyLog(ctx, ls, w, spec.TailLines)
+		empty := res.LogLines == 0 && (err == nil || errors.Is(err, errNoLogStream))
+		if !ran || !empty || attempt > 10 || !o.now().Before(deadline) || ctx.Err() != nil {
+			break
+		}
+		if attempt == 1 {
+			o.logger().Info("waiting for the migration log to reach CloudWatch Logs", "task", res.TaskID, "stream", ls.Stream,
+				"for", o.logLag().String())
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(o.logLagPoll()):
+		}
+	}
 	err = errors.Join(err, w.Close())
 	res.LogFile = w.path
 	if err != nil {

@@ -76,6 +76,8 @@ func TestRunMigration(t *testing.T) {
 	essentialExited := "Essential container in task exited"
 	pullError := "CannotPullContainerError: pull image manifest has been retried 7 time(s): failed to resolve ref 123456789012.dkr.ecr.eu-west-1.amazonaws.com/experts-api@sha256:0f1e: not found"
 	sidecarOK := containerState{name: "otel", exit: exit(0)}
+	userStopped := stoppedTask(migrationID, migrateTD, 12, ecstypes.TaskStopCodeUserInitiated, "deployctl: the migration wait ended",
+		containerState{name: "migrate", exit: exit(137)}, sidecarOK)
 	tests := []struct {
 		name     string
 		describe []deploytest.Step[*ecs.DescribeTasksOutput]
@@ -172,28 +174,49 @@ func TestRunMigration(t *testing.T) {
 			},
 		},
 		{
-			name:     "stops the task and fails when the deadline passes",
-			describe: []deploytest.Step[*ecs.DescribeTasksOutput]{described(migrationTask("RUNNING"))},
-			advance:  4 * time.Minute,
-			log:      []string{"waiting for lock on alembic_version"},
-			wantErr:  []error{deploy.ErrMigrationFailed, deploy.ErrTimeout},
+			name: "stops the task, waits until it has stopped and fails when the deadline passes",
+			describe: []deploytest.Step[*ecs.DescribeTasksOutput]{
+				described(migrationTask("RUNNING")), described(migrationTask("RUNNING")), described(migrationTask("RUNNING")),
+				described(userStopped),
+			},
+			advance: 4 * time.Minute,
+			log:     []string{"waiting for lock on alembic_version"},
+			wantErr: []error{deploy.ErrMigrationFailed, deploy.ErrTimeout},
 			want: &migrationOutcome{
-				Reason:     "migration failed: deadline passed: task " + migrationID + " did not stop within 10m0s (last status RUNNING); it was asked to stop",
-				LastStatus: "RUNNING", TimedOut: true, StopRequested: true,
+				Reason: "migration failed: deadline passed: task " + migrationID + " did not stop within 10m0s (last status RUNNING); task " +
+					taskArn(migrationID) + " was stopped (container migrate: exit code 137)",
+				LastStatus: "STOPPED", ExitCode: exit(137), StopCode: "UserInitiated", StoppedReason: "deployctl: the migration wait ended",
+				TimedOut: true, StopRequested: true,
 				LogLines: 1, LogTail: []string{"2026-03-04T10:00:00.000Z waiting for lock on alembic_version"},
 			},
 			wantLog: []string{"2026-03-04T10:00:00.000Z waiting for lock on alembic_version"},
 			stops:   1,
 		},
 		{
-			name:     "stops the task when the context is canceled while waiting",
+			name:     "says the task may still run when it does not stop within the grace",
 			describe: []deploytest.Step[*ecs.DescribeTasksOutput]{described(migrationTask("RUNNING"))},
+			advance:  4 * time.Minute,
+			log:      []string{},
+			wantErr:  []error{deploy.ErrMigrationFailed, deploy.ErrTimeout},
+			want: &migrationOutcome{
+				Reason: "migration failed: deadline passed: task " + migrationID + " did not stop within 10m0s (last status RUNNING); task " +
+					taskArn(migrationID) + " was asked to stop but is still RUNNING after 3m0s: it may still be running; check it before running again " +
+					"(aws ecs describe-tasks --cluster " + cluster + " --tasks " + taskArn(migrationID) + ")",
+				LastStatus: "RUNNING", TimedOut: true, StopRequested: true,
+			},
+			stops: 1,
+		},
+		{
+			name:     "stops the task when the context is canceled while waiting, and waits until it has stopped",
+			describe: []deploytest.Step[*ecs.DescribeTasksOutput]{described(migrationTask("RUNNING")), described(migrationTask("RUNNING")), described(userStopped)},
 			cancelAt: 2,
 			log:      []string{},
 			wantErr:  []error{context.Canceled},
 			want: &migrationOutcome{
-				Reason:     "wait for migration task " + migrationID + ": context canceled; it was asked to stop",
-				LastStatus: "RUNNING", StopRequested: true,
+				Reason: "wait for migration task " + migrationID + ": context canceled; task " + taskArn(migrationID) +
+					" was stopped (container migrate: exit code 137)",
+				LastStatus: "STOPPED", ExitCode: exit(137), StopCode: "UserInitiated", StoppedReason: "deployctl: the migration wait ended",
+				StopRequested: true,
 			},
 			stops: 1,
 		},
@@ -321,7 +344,8 @@ func TestRunMigrationStartsOneFargateTaskNamedAfterTheRelease(t *testing.T) {
 			SecurityGroups: []string{"sg-tasks"},
 			AssignPublicIp: ecstypes.AssignPublicIpDisabled,
 		}},
-		StartedBy: aws.String("deployctl/migrate/api-v1-4-0-abc1234"),
+		ClientToken: aws.String(deploy.ClientToken(migrationSpec())),
+		StartedBy:   aws.String("deployctl/migrate/api-v1-4-0-abc1234"),
 		Tags: []ecstypes.Tag{
 			{Key: aws.String("release"), Value: aws.String("api-v1.4.0+abc1234")},
 			{Key: aws.String("purpose"), Value: aws.String("migration")},
@@ -369,12 +393,14 @@ func TestRunMigrationLogsStatusChangesAndHeartbeats(t *testing.T) {
 		got = append(got, line)
 	}
 	want := []string{
+		"migration task definition",
 		"started migration task",
 		"migration task status PROVISIONING->PENDING",
 		"waiting for migration task PENDING",
 		"waiting for migration task PENDING",
 		"migration task status PENDING->RUNNING",
 		"migration task status RUNNING->STOPPED",
+		"waiting for the migration log to reach CloudWatch Logs",
 		"migration succeeded",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -449,8 +475,9 @@ func TestRunMigrationFailsBeforeStartingAnything(t *testing.T) {
 			if tc.wantIs != nil && !errors.Is(err, tc.wantIs) {
 				t.Errorf("RunMigration() error = %v, want errors.Is %v", err, tc.wantIs)
 			}
-			if res != nil {
-				t.Errorf("RunMigration() result = %+v, want nil when no task ran", res)
+			// --json prints a result also when no task started.
+			if res == nil || res.TaskArn != "" || res.Reason != err.Error() || res.Succeeded {
+				t.Errorf("RunMigration() result = %+v, want one without a task whose reason is the error", res)
 			}
 			if n := len(fakeECS.Calls("DescribeTasks")); n != 0 {
 				t.Errorf("DescribeTasks called %d times, want 0", n)

@@ -91,6 +91,11 @@ func (o *Operator) VerifyDeployment(ctx context.Context, spec VerifySpec) error 
 	if err != nil {
 		return fmt.Errorf("verify service %s: %w", spec.Service, err)
 	}
+	// Deployments and tasks name their task definition by full ARN: a
+	// "family:revision" given here must be compared as the ARN it is.
+	if arn := aws.ToString(td.TaskDefinitionArn); arn != "" {
+		spec.TaskDefinition = arn
+	}
 	v := &verification{
 		o:              o,
 		spec:           spec,
@@ -339,6 +344,11 @@ func (v *verification) scanStopped(ctx context.Context, since time.Time) error {
 			v.stopped[arn] = ""
 			continue
 		}
+		if !failureStop(t) {
+			// Scale-in, a replaced task, a user's stop: not a failure.
+			v.stopped[arn] = ""
+			continue
+		}
 		reason := stopReason(t)
 		v.stopped[arn] = reason
 		v.reasons[reason]++
@@ -389,6 +399,33 @@ func (v *verification) commonReason() (string, int) {
 		}
 	}
 	return best, n
+}
+
+// failureStop reports whether a stopped task failed: it never started, a
+// container exited non-zero or without an exit code, or it failed a health
+// check. A task that ECS or a user stopped on purpose (scale-in, a replaced
+// deployment, StopTask), whose containers exited 0, is not a failure.
+func failureStop(t ecstypes.Task) bool {
+	switch t.StopCode {
+	case ecstypes.TaskStopCodeTaskFailedToStart, ecstypes.TaskStopCodeEssentialContainerExited:
+		return true
+	}
+	reason := strings.ToLower(aws.ToString(t.StoppedReason))
+	if strings.Contains(reason, "health check") || strings.Contains(reason, "failed to start") ||
+		strings.Contains(reason, "cannotpull") || strings.Contains(reason, "resourceinitializationerror") {
+		return true
+	}
+	switch t.StopCode {
+	case ecstypes.TaskStopCodeUserInitiated, ecstypes.TaskStopCodeServiceSchedulerInitiated,
+		ecstypes.TaskStopCodeSpotInterruption, ecstypes.TaskStopCodeTerminationNotice:
+		for _, c := range t.Containers {
+			if c.ExitCode != nil && *c.ExitCode != 0 && *c.ExitCode != 137 && *c.ExitCode != 143 {
+				return true // it crashed before the stop reached it
+			}
+		}
+		return false
+	}
+	return true
 }
 
 // stopReason is what stopped a task: its stopped reason and, for each

@@ -156,6 +156,23 @@ func TestVerifyDeployment(t *testing.T) {
 			wantDescribes: 4,
 		},
 		{
+			name: "counts neither scale-in nor user stops as failures",
+			services: []deploytest.Step[*ecs.DescribeServicesOutput]{
+				serviceState(inProgress), serviceState(inProgress), serviceState(inProgress), serviceState(completed),
+			},
+			running: oneHealthy,
+			stopped: func(int) []ecstypes.Task {
+				scaleIn := "Scaling activity initiated by (deployment ecs-svc/2)"
+				return []ecstypes.Task{
+					stoppedTask("x1", apiTDNew, 1, ecstypes.TaskStopCodeServiceSchedulerInitiated, scaleIn, containerState{name: "api", exit: exit(0)}),
+					stoppedTask("x2", apiTDNew, 1, ecstypes.TaskStopCodeServiceSchedulerInitiated, scaleIn, containerState{name: "api", exit: exit(143)}),
+					stoppedTask("x3", apiTDNew, 1, ecstypes.TaskStopCodeUserInitiated, "Task stopped by user", containerState{name: "api", exit: exit(137)}),
+					stoppedTask("x4", apiTDNew, 1, ecstypes.TaskStopCodeServiceSchedulerInitiated, scaleIn, containerState{name: "api", exit: exit(0)}),
+				}
+			},
+			wantDescribes: 4,
+		},
+		{
 			name: "fails as rolled back when the circuit breaker puts the old task definition back as PRIMARY",
 			services: []deploytest.Step[*ecs.DescribeServicesOutput]{serviceState([]ecstypes.Deployment{
 				deployment("ecs-svc/3", "PRIMARY", apiTDOld, ecstypes.DeploymentRolloutStateInProgress, 1, 2),
@@ -400,5 +417,24 @@ func TestCredentialsExpiredErrorSaysWhatToCheck(t *testing.T) {
 	var apiErr interface{ ErrorCode() string }
 	if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "ExpiredTokenException" {
 		t.Errorf("error %v does not keep the SDK error", err)
+	}
+}
+
+func TestVerifyDeploymentTakesFamilyAndRevisionForItsARN(t *testing.T) {
+	completed := []ecstypes.Deployment{deployment("ecs-svc/2", "PRIMARY", apiTDNew, ecstypes.DeploymentRolloutStateCompleted, 2, 2)}
+	fakeECS := &deploytest.ECS{
+		DescribeTaskDefinitionFunc: func(_ context.Context, in *ecs.DescribeTaskDefinitionInput) (*ecs.DescribeTaskDefinitionOutput, error) {
+			if aws.ToString(in.TaskDefinition) != "experts-dev-api:42" {
+				return nil, deploytest.APIError("ClientException", "Unable to describe task definition.")
+			}
+			return taskDefinition(apiTDNew, false, "api"), nil
+		},
+		DescribeServicesFunc: deploytest.Seq[*ecs.DescribeServicesInput](serviceState(completed)),
+	}
+	op := operator(fakeECS, &deploytest.Logs{}, deploytest.NewClock(t0), &logRecorder{})
+	spec := verifySpec()
+	spec.TaskDefinition = "experts-dev-api:42"
+	if err := op.VerifyDeployment(t.Context(), spec); err != nil {
+		t.Fatalf("VerifyDeployment(family:revision) error = %v, want nil", err)
 	}
 }
