@@ -26,12 +26,18 @@ import (
 //   - infra: `pulumi up` of this whole program (broad, approval-gated);
 //   - preview: read-only, for `pulumi preview` on pull requests.
 //
-// Deploy and infra roles trust only jobs that run in the GitHub
-// environment named after the stack (repo:OWNER/REPO:environment:ENV), so
-// the environment's protection rules (required reviewers, branch
-// restrictions) gate every credential. The preview role trusts only
-// pull_request jobs. Dev may additionally let pushes to configured
-// branches assume the dev deploy roles; prod never.
+// Deploy and infra roles trust only jobs that run in their own pipeline's
+// GitHub environment, named after the stack and the pipeline
+// (repo:OWNER/REPO:environment:dev-api; see GitHubEnvironment), so that one
+// job reaches one role and the environment's protection rules (required
+// reviewers, branch restrictions) gate every credential. The preview role
+// trusts only pull_request jobs. Dev may additionally let pushes to
+// configured branches assume the dev deploy roles; prod never.
+//
+// The roles this program creates carry the stack's permissions boundary
+// (PermissionsBoundaryName), and the infra role may create and change roles
+// only with that boundary attached; it may not change its own role or the
+// boundary.
 
 // GitHub's OIDC token issuer, and the audience configure-aws-credentials
 // requests.
@@ -64,6 +70,26 @@ const (
 	pipelineTagPreview = "preview"
 )
 
+// GitHubEnvironment is the GitHub environment whose jobs may assume the
+// role of one pipeline of one stack: "dev-api", "dev-mcp", "dev-frontend",
+// "dev-infra", "prod-api"... The preview role has none: it trusts
+// pull_request jobs (PreviewSubject).
+func GitHubEnvironment(environment, pipeline string) string { return environment + "-" + pipeline }
+
+// GatedPipelines are the pipelines whose roles trust a GitHub environment.
+var GatedPipelines = []string{PipelineAPI, PipelineMCP, PipelineFrontend, PipelineInfra}
+
+// PreviewSubject is the context of the OIDC subject the preview role
+// trusts: repo:OWNER/REPO:pull_request.
+const PreviewSubject = "pull_request"
+
+// TaskServiceTagKey tags every task of a service, and every one-off task
+// run for it, with the service's name ("api", "mcp"): the ECS service
+// propagates it to its tasks, and whoever runs a one-off task (the
+// migration) must set it in RunTask. A deploy role may run, describe and
+// stop only tasks carrying its own service's value.
+const TaskServiceTagKey = Project + ":service"
+
 // identityComponentType is the component's type.
 const identityComponentType = "experts:infra:Identity"
 
@@ -75,6 +101,9 @@ type IdentityArgs struct {
 	// Services holds the targets of each service, keyed "api" and "mcp".
 	Services map[string]ServiceTargets
 	Site     SiteTargets
+	// PermissionsBoundaryArn is the boundary every role but the infra role
+	// carries (NewPermissionsBoundary).
+	PermissionsBoundaryArn pulumi.StringInput
 }
 
 // ServiceTargets are the resources of one service that its deploy role may
@@ -114,6 +143,9 @@ type Identity struct {
 	ProviderArn pulumi.StringOutput
 	// RoleArns maps each of Pipelines to the ARN of its role.
 	RoleArns map[string]pulumi.StringOutput
+	// Environments maps each of GatedPipelines to the GitHub environment
+	// its role trusts.
+	Environments map[string]string
 }
 
 // Outputs returns the stack outputs the workflows read: the role each job
@@ -128,6 +160,11 @@ func (c *Identity) Outputs() pulumi.Map {
 	for _, svc := range Services {
 		out[ServiceOutput(svc, SuffixDeployRoleArn)] = c.RoleArns[svc]
 	}
+	envs := pulumi.StringMap{}
+	for pipeline, env := range c.Environments {
+		envs[pipeline] = pulumi.String(env)
+	}
+	out[OutputGitHubEnvironments] = envs
 	return out
 }
 
@@ -163,7 +200,10 @@ func NewIdentity(ctx *pulumi.Context, name string, args *IdentityArgs, opts ...p
 		return nil, fmt.Errorf("new identity: %w", err)
 	}
 	cfg := args.Config
-	c := &Identity{RoleArns: make(map[string]pulumi.StringOutput, len(Pipelines))}
+	c := &Identity{RoleArns: make(map[string]pulumi.StringOutput, len(Pipelines)), Environments: map[string]string{}}
+	for _, p := range GatedPipelines {
+		c.Environments[p] = GitHubEnvironment(cfg.Environment, p)
+	}
 	if err := ctx.RegisterComponentResource(identityComponentType, name, c, opts...); err != nil {
 		return nil, fmt.Errorf("register identity component: %w", err)
 	}
@@ -191,13 +231,19 @@ func NewIdentity(ctx *pulumi.Context, name string, args *IdentityArgs, opts ...p
 		trust := PolicyJSON(func(v []any) PolicyDocument {
 			return githubTrustPolicy(v[0].(string), r.trust)
 		}, c.ProviderArn)
-		role, err := iam.NewRole(ctx, name+"-"+r.logicalSuffix(), &iam.RoleArgs{
+		roleArgs := &iam.RoleArgs{
 			Name:               pulumi.String(r.name),
 			Description:        pulumi.String(r.description),
 			AssumeRolePolicy:   trust,
 			MaxSessionDuration: pulumi.Int(cfg.Identity.MaxSessionSeconds),
 			Tags:               pulumi.StringMap{PipelineTagKey: pulumi.String(r.tag)},
-		}, parent)
+		}
+		if r.pipeline != PipelineInfra {
+			// The infra role is created by the stack's first, administrator
+			// run and never by itself: it carries no boundary.
+			roleArgs.PermissionsBoundary = args.PermissionsBoundaryArn
+		}
+		role, err := iam.NewRole(ctx, name+"-"+r.logicalSuffix(), roleArgs, parent)
 		if err != nil {
 			return nil, fmt.Errorf("role %s: %w", r.name, err)
 		}
@@ -245,6 +291,9 @@ func (a *IdentityArgs) validate() error {
 	if a.ClusterArn == nil {
 		errs = append(errs, errors.New("args.ClusterArn is required"))
 	}
+	if a.PermissionsBoundaryArn == nil {
+		errs = append(errs, errors.New("args.PermissionsBoundaryArn is required"))
+	}
 	for svc := range a.Services {
 		if !slices.Contains(Services, svc) {
 			errs = append(errs, fmt.Errorf("args.Services[%q]: unknown service (the services are %s)", svc, strings.Join(Services, ", ")))
@@ -288,32 +337,37 @@ func (a *IdentityArgs) validate() error {
 // policies.
 func identityRoles(cfg *Config, args *IdentityArgs) []identityRole {
 	prefix := cfg.GitHub.SubjectPrefix()
-	gated := githubTrust{subjects: []string{prefix + ":environment:" + cfg.Environment}}
-	deploy := gated
-	if !cfg.IsProd() {
-		// A narrow, configured convenience for dev only (DecodeConfig
-		// refuses it on prod): pushes to these branches may deploy dev
-		// without going through the environment.
-		for _, p := range cfg.GitHub.DevBranchPatterns {
-			deploy.patterns = append(deploy.patterns, prefix+":ref:refs/heads/"+p)
-		}
+	gated := func(pipeline string) githubTrust {
+		return githubTrust{subjects: []string{prefix + ":environment:" + GitHubEnvironment(cfg.Environment, pipeline)}}
 	}
-	state := cfg.Identity
+	deploy := func(pipeline string) githubTrust {
+		t := gated(pipeline)
+		if !cfg.IsProd() {
+			// A narrow, configured convenience for dev only (DecodeConfig
+			// refuses it on prod): pushes to these branches may deploy dev
+			// without going through the environment.
+			for _, p := range cfg.GitHub.DevBranchPatterns {
+				t.patterns = append(t.patterns, prefix+":ref:refs/heads/"+p)
+			}
+		}
+		return t
+	}
 	var roles []identityRole
 	for _, svc := range Services {
 		t := args.Services[svc]
 		scope := deployScope{
 			region: cfg.Region, account: cfg.AccountID,
 			family: t.TaskDefinitionFamily, migrationFamily: t.MigrationFamily,
-			secretArns:  slices.Clone(t.SecretArns),
 			lookupZones: !cfg.Network.Existing(),
+			service:     svc,
+			push:        !cfg.IsProd(),
 		}
 		policies := []identityPolicy{{
 			suffix: "access",
 			inputs: []any{args.ClusterArn, t.RepositoryArn, t.ServiceArn, t.TaskRoleArn, t.ExecutionRoleArn, t.LogGroupArn},
 			build: func(v []string) PolicyDocument {
 				s := scope
-				s.cluster, s.repository, s.service, s.taskRole, s.executionRole, s.logGroup = v[0], v[1], v[2], v[3], v[4], v[5]
+				s.cluster, s.repository, s.serviceArn, s.taskRole, s.executionRole, s.logGroup = v[0], v[1], v[2], v[3], v[4], v[5]
 				return serviceDeployPolicy(s)
 			},
 		}}
@@ -322,8 +376,8 @@ func identityRoles(cfg *Config, args *IdentityArgs) []identityRole {
 			tag:         svc + "-deploy",
 			name:        cfg.Name(svc, "deploy"),
 			description: fmt.Sprintf("GitHub Actions: releases of the %s service to %s", svc, cfg.Environment),
-			trust:       deploy,
-			policies:    appendStatePolicy(policies, state, stateReadWrite),
+			trust:       deploy(svc),
+			policies:    appendStatePolicy(policies, cfg, stateReadWrite),
 		})
 	}
 	roles = append(roles,
@@ -332,34 +386,34 @@ func identityRoles(cfg *Config, args *IdentityArgs) []identityRole {
 			tag:         PipelineFrontend + "-deploy",
 			name:        cfg.Name(PipelineFrontend, "deploy"),
 			description: "GitHub Actions: frontend publishes to " + cfg.Environment,
-			trust:       deploy,
+			trust:       deploy(PipelineFrontend),
 			policies: appendStatePolicy([]identityPolicy{{
 				suffix: "access",
 				inputs: []any{args.Site.BucketArn, args.Site.DistributionArn},
 				build:  func(v []string) PolicyDocument { return frontendDeployPolicy(v[0], v[1]) },
-			}}, state, stateRead),
+			}}, cfg, stateRead),
 		},
 		identityRole{
 			pipeline:    PipelineInfra,
 			tag:         pipelineTagInfra,
 			name:        cfg.Name(PipelineInfra),
 			description: "GitHub Actions: pulumi up of the whole " + cfg.Environment + " stack (approval-gated environment only)",
-			trust:       gated,
+			trust:       gated(PipelineInfra),
 			policies: appendStatePolicy([]identityPolicy{{
 				suffix: "access",
 				build:  func(v []string) PolicyDocument { return infraPolicy(cfg, v[len(v)-1]) },
-			}}, state, stateReadWrite),
+			}}, cfg, stateReadWrite),
 		},
 		identityRole{
 			pipeline:    PipelinePreview,
 			tag:         pipelineTagPreview,
 			name:        cfg.Name(PipelinePreview),
 			description: "GitHub Actions: read-only pulumi preview of " + cfg.Environment + " on pull requests",
-			trust:       githubTrust{subjects: []string{prefix + ":pull_request"}},
+			trust:       githubTrust{subjects: []string{prefix + ":" + PreviewSubject}},
 			policies: appendStatePolicy([]identityPolicy{{
 				suffix: "access",
 				build:  func([]string) PolicyDocument { return previewPolicy() },
-			}}, state, stateRead),
+			}}, cfg, stateRead),
 		},
 	)
 	return roles
@@ -401,10 +455,13 @@ func githubTrustPolicy(providerArn string, t githubTrust) PolicyDocument {
 // deployScope holds the resolved ARNs one service deploy role is scoped to.
 type deployScope struct {
 	region, account                   string
-	cluster, repository, service      string
+	service                           string // "api", "mcp": the TaskServiceTagKey value
+	cluster, repository, serviceArn   string
 	taskRole, executionRole, logGroup string
 	family, migrationFamily           string
-	secretArns                        []string
+	// push is set where releases build and push images (dev); prod only
+	// checks that the digest it deploys is in its registry.
+	push bool
 	// lookupZones is set when the stack creates its VPC: the awsx Vpc
 	// component looks up the region's availability zones on every run of
 	// the program, a release's `pulumi up` included.
@@ -412,16 +469,11 @@ type deployScope struct {
 }
 
 // serviceDeployPolicy is what a release of one service does, and nothing
-// else: push its image, register its task definitions, point its service at
-// them, run its migration task in its cluster, and read what the release
-// checks.
-//
-// elasticloadbalancing:DescribeTargetHealth is deliberately absent: it
-// cannot be scoped to a target group, and Resource "*" is reserved for the
-// three ECR/ECS actions that need it. The failure bundle records that
-// target health was not readable; the service's events, which the role can
-// read, already carry the load balancer's health-check failures and their
-// reasons.
+// else: push its image (dev only), register its task definitions, point
+// its service at them, run its migration task in its cluster, and read
+// what the release checks. Every action is one the release's own code
+// (stacks/deploy) or its `pulumi up` of the service's resources calls; the
+// IAM simulation test (internal/iamsim) replays those calls against it.
 func serviceDeployPolicy(s deployScope) PolicyDocument {
 	clusterName := s.cluster[strings.LastIndex(s.cluster, "/")+1:]
 	tasks := fmt.Sprintf("arn:aws:ecs:%s:%s:task/%s/*", s.region, s.account, clusterName)
@@ -429,45 +481,59 @@ func serviceDeployPolicy(s deployScope) PolicyDocument {
 		return fmt.Sprintf("arn:aws:ecs:%s:%s:task-definition/%s:*", s.region, s.account, f)
 	}
 	inCluster := map[string]map[string]any{"ArnEquals": {"ecs:cluster": s.cluster}}
-
-	tagged := StringOrList{family(s.family)}
-	createActions := []string{"RegisterTaskDefinition"}
-	if s.migrationFamily != "" {
-		tagged = append(tagged, family(s.migrationFamily), tasks)
-		createActions = append(createActions, "RunTask")
+	ownTasks := map[string]map[string]any{
+		"ArnEquals":    {"ecs:cluster": s.cluster},
+		"StringEquals": {"aws:ResourceTag/" + TaskServiceTagKey: s.service},
 	}
-	doc := NewPolicyDocument(
-		// The registry login token cannot be scoped to a repository.
-		Statement{Sid: "EcrLogin", Effect: "Allow", Action: StringOrList{"ecr:GetAuthorizationToken"}, Resource: StringOrList{"*"}},
-		Statement{Sid: "EcrPushOwnRepository", Effect: "Allow", Action: StringOrList{
-			"ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:CompleteLayerUpload",
-			"ecr:GetDownloadUrlForLayer", "ecr:InitiateLayerUpload", "ecr:PutImage", "ecr:UploadLayerPart",
-		}, Resource: StringOrList{s.repository}},
-		// Task definitions cannot be scoped: ECS authorizes these two on "*".
-		Statement{Sid: "EcsTaskDefinitions", Effect: "Allow", Action: StringOrList{
-			"ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition",
-		}, Resource: StringOrList{"*"}},
-		// Registering a tagged task definition (the provider's default tags)
-		// and running a tagged task also need ecs:TagResource, on the
-		// resource being created only.
-		Statement{Sid: "EcsTagOnCreate", Effect: "Allow", Action: StringOrList{"ecs:TagResource"}, Resource: tagged,
-			Condition: map[string]map[string]any{"StringEquals": {"ecs:CreateAction": createActions}}},
+	families := StringOrList{family(s.family)}
+	if s.migrationFamily != "" {
+		families = append(families, family(s.migrationFamily))
+	}
+
+	var doc PolicyDocument
+	if s.push {
+		doc.Statement = append(doc.Statement,
+			// The registry login token cannot be scoped to a repository.
+			Statement{Sid: "EcrLogin", Effect: "Allow", Action: StringOrList{"ecr:GetAuthorizationToken"}, Resource: StringOrList{"*"}},
+			// docker push (layers, then the manifest) and the tag pushes,
+			// which read the manifest back.
+			Statement{Sid: "EcrPushOwnRepository", Effect: "Allow", Action: StringOrList{
+				"ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:CompleteLayerUpload",
+				"ecr:InitiateLayerUpload", "ecr:PutImage", "ecr:UploadLayerPart",
+			}, Resource: StringOrList{s.repository}})
+	} else {
+		// The release preflight checks that the digest is in this
+		// registry (CheckImagePresent); nothing is pushed.
+		doc.Statement = append(doc.Statement, Statement{Sid: "EcrFindOwnImages", Effect: "Allow",
+			Action: StringOrList{"ecr:DescribeImages"}, Resource: StringOrList{s.repository}})
+	}
+	doc.Statement = append(doc.Statement,
+		// Registration is authorized on the family; reading a task
+		// definition back (the provider after registering, the release's
+		// checks) only on "*".
+		Statement{Sid: "EcsRegisterOwnFamilies", Effect: "Allow", Action: StringOrList{"ecs:RegisterTaskDefinition"}, Resource: families},
+		Statement{Sid: "EcsReadTaskDefinitions", Effect: "Allow", Action: StringOrList{"ecs:DescribeTaskDefinition"}, Resource: StringOrList{"*"}},
+		// Registering a tagged task definition (the provider's default
+		// tags) needs ecs:TagResource, on the family being registered only.
+		Statement{Sid: "EcsTagOnRegister", Effect: "Allow", Action: StringOrList{"ecs:TagResource"}, Resource: families,
+			Condition: map[string]map[string]any{"StringEquals": {"ecs:CreateAction": "RegisterTaskDefinition"}}},
 		Statement{Sid: "EcsOwnService", Effect: "Allow", Action: StringOrList{
 			"ecs:DescribeServices", "ecs:UpdateService",
-		}, Resource: StringOrList{s.service}},
-		// Verification lists the service's tasks; ECS authorizes ListTasks
-		// on the cluster's container instances.
+		}, Resource: StringOrList{s.serviceArn}},
+		// ListTasks(cluster, serviceName) names no container instance: ECS
+		// authorizes it on "*", with the cluster as condition.
 		Statement{Sid: "EcsListClusterTasks", Effect: "Allow", Action: StringOrList{"ecs:ListTasks"},
-			Resource:  StringOrList{fmt.Sprintf("arn:aws:ecs:%s:%s:container-instance/%s/*", s.region, s.account, clusterName)},
-			Condition: inCluster},
-		Statement{Sid: "EcsClusterTasks", Effect: "Allow", Action: StringOrList{"ecs:DescribeTasks", "ecs:StopTask"},
-			Resource: StringOrList{tasks}},
+			Resource: StringOrList{"*"}, Condition: inCluster},
+		// Only the service's own tasks: those the service started (it
+		// propagates TaskServiceTagKey) and its one-off tasks.
+		Statement{Sid: "EcsOwnTasks", Effect: "Allow", Action: StringOrList{"ecs:DescribeTasks", "ecs:StopTask"},
+			Resource: StringOrList{tasks}, Condition: ownTasks},
+		// The failure bundle of a release reports why targets are
+		// unhealthy. ELB authorizes DescribeTargetHealth on "*" only; it
+		// returns target states and reasons, no data.
+		Statement{Sid: "TargetHealth", Effect: "Allow",
+			Action: StringOrList{"elasticloadbalancing:DescribeTargetHealth"}, Resource: StringOrList{"*"}},
 	)
-	// The failure bundle of a release reports why targets are unhealthy.
-	// ELB authorizes DescribeTargetHealth on "*" only; it returns target
-	// states and reasons, no data.
-	doc.Statement = append(doc.Statement, Statement{Sid: "TargetHealth", Effect: "Allow",
-		Action: StringOrList{"elasticloadbalancing:DescribeTargetHealth"}, Resource: StringOrList{"*"}})
 	if s.lookupZones {
 		// A release's `pulumi up` runs the whole program, whose awsx Vpc
 		// calls ec2:DescribeAvailabilityZones: without it the up fails
@@ -477,36 +543,32 @@ func serviceDeployPolicy(s deployScope) PolicyDocument {
 			Action: StringOrList{"ec2:DescribeAvailabilityZones"}, Resource: StringOrList{"*"}})
 	}
 	if s.migrationFamily != "" {
-		doc.Statement = append(doc.Statement, Statement{
-			Sid: "EcsRunMigration", Effect: "Allow", Action: StringOrList{"ecs:RunTask"},
-			Resource: StringOrList{family(s.migrationFamily)}, Condition: inCluster,
-		})
+		// The migration task must carry the service's tag, so that the
+		// release can then describe and stop it (and nothing else).
+		doc.Statement = append(doc.Statement,
+			Statement{Sid: "EcsRunMigration", Effect: "Allow", Action: StringOrList{"ecs:RunTask"},
+				Resource: StringOrList{family(s.migrationFamily)},
+				Condition: map[string]map[string]any{
+					"ArnEquals":    {"ecs:cluster": s.cluster},
+					"StringEquals": {"aws:RequestTag/" + TaskServiceTagKey: s.service},
+				}},
+			Statement{Sid: "EcsTagOnRun", Effect: "Allow", Action: StringOrList{"ecs:TagResource"}, Resource: StringOrList{tasks},
+				Condition: map[string]map[string]any{"StringEquals": {
+					"ecs:CreateAction":                    "RunTask",
+					"aws:RequestTag/" + TaskServiceTagKey: s.service,
+				}}},
+		)
 	}
 	doc.Statement = append(doc.Statement,
 		// Registering a task definition passes its roles to ECS tasks.
 		Statement{Sid: "PassOwnTaskRoles", Effect: "Allow", Action: StringOrList{"iam:PassRole"},
 			Resource:  StringOrList{s.taskRole, s.executionRole},
 			Condition: identityPassedToECSTasks()},
-		Statement{Sid: "ReadOwnLogs", Effect: "Allow", Action: StringOrList{
-			"logs:DescribeLogStreams", "logs:FilterLogEvents", "logs:GetLogEvents",
-		}, Resource: StringOrList{s.logGroup + ":*"}},
+		// The migration's log lines are its record.
+		Statement{Sid: "ReadOwnLogs", Effect: "Allow", Action: StringOrList{"logs:GetLogEvents"},
+			Resource: StringOrList{s.logGroup + ":log-stream:*"}},
 	)
-	// The release may check that the secrets its task definitions inject
-	// exist, never read them: ECS reads the values with the execution
-	// role, and a GitHub job (with every action it runs) must not hold the
-	// database URL. So: DescribeSecret, and no GetSecretValue or
-	// ssm:GetParameters, which return the values.
-	var secrets StringOrList
-	for _, arn := range identitySortedUnique(s.secretArns) {
-		if !strings.HasPrefix(arn, "arn:aws:ssm:") {
-			secrets = append(secrets, arn)
-		}
-	}
-	if len(secrets) > 0 {
-		doc.Statement = append(doc.Statement, Statement{Sid: "DescribeOwnSecrets", Effect: "Allow",
-			Action: StringOrList{"secretsmanager:DescribeSecret"}, Resource: secrets})
-	}
-	return doc
+	return NewPolicyDocument(doc.Statement...)
 }
 
 // frontendDeployPolicy lets the publisher upload, list and delete the
@@ -532,28 +594,57 @@ const (
 // appendStatePolicy adds access to the Pulumi state backend, when the
 // config names one. Roles that run `pulumi up` write checkpoints, history
 // and locks; the others only read the stack (outputs, config, preview).
-func appendStatePolicy(policies []identityPolicy, id IdentityConfig, write bool) []identityPolicy {
+func appendStatePolicy(policies []identityPolicy, cfg *Config, write bool) []identityPolicy {
+	id := cfg.Identity
 	if id.StateBucket == "" {
 		return policies
 	}
 	return append(policies, identityPolicy{
 		suffix: "state",
-		build:  func([]string) PolicyDocument { return statePolicy(id.StateBucket, id.StateKMSKeyArn, write) },
+		build: func([]string) PolicyDocument {
+			return statePolicy(id.StateBucket, id.StateKMSKeyArn, Project, cfg.Stack, write)
+		},
 	})
 }
 
-// statePolicy reads (and, with write, updates) the stacks under the
-// backend's .pulumi/ prefix, and uses the key that encrypts them.
-func statePolicy(bucket, keyArn string, write bool) PolicyDocument {
+// StatePaths are the object key patterns of one stack in a Pulumi DIY
+// backend (project-scoped layout): its checkpoint, backups, history and
+// locks. Nothing else in the bucket belongs to the stack.
+func StatePaths(project, stack string) []string {
+	return []string{
+		fmt.Sprintf(".pulumi/stacks/%s/%s.json*", project, stack),
+		fmt.Sprintf(".pulumi/backups/%s/%s/*", project, stack),
+		fmt.Sprintf(".pulumi/history/%s/%s/*", project, stack),
+		fmt.Sprintf(".pulumi/locks/%s/%s/*", project, stack),
+	}
+}
+
+// stateMetadata is the backend's own metadata, which every Pulumi command
+// reads to learn the layout.
+const stateMetadata = ".pulumi/meta.yaml"
+
+// statePolicy reads (and, with write, updates) this stack's objects in the
+// backend bucket, and uses the key that encrypts them. Other stacks'
+// objects, in the same bucket, are out of reach.
+func statePolicy(bucket, keyArn, project, stack string, write bool) PolicyDocument {
 	objects := StringOrList{"s3:GetObject"}
 	keyActions := StringOrList{"kms:Decrypt"}
 	if write {
 		objects = StringOrList{"s3:DeleteObject", "s3:GetObject", "s3:PutObject"}
-		keyActions = StringOrList{"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"}
+		keyActions = StringOrList{"kms:Decrypt", "kms:GenerateDataKey"}
+	}
+	bucketArn := "arn:aws:s3:::" + bucket
+	var paths, prefixes StringOrList
+	for _, p := range StatePaths(project, stack) {
+		paths = append(paths, bucketArn+"/"+p)
+		prefixes = append(prefixes, p)
 	}
 	doc := NewPolicyDocument(
-		Statement{Sid: "ListState", Effect: "Allow", Action: StringOrList{"s3:ListBucket"}, Resource: StringOrList{"arn:aws:s3:::" + bucket}},
-		Statement{Sid: "StackState", Effect: "Allow", Action: objects, Resource: StringOrList{"arn:aws:s3:::" + bucket + "/.pulumi/*"}},
+		Statement{Sid: "ListOwnState", Effect: "Allow", Action: StringOrList{"s3:ListBucket"}, Resource: StringOrList{bucketArn},
+			Condition: map[string]map[string]any{"StringLike": {"s3:prefix": []string(prefixes)}}},
+		Statement{Sid: "ReadBackendMetadata", Effect: "Allow", Action: StringOrList{"s3:GetObject"},
+			Resource: StringOrList{bucketArn + "/" + stateMetadata}},
+		Statement{Sid: "OwnStackState", Effect: "Allow", Action: objects, Resource: paths},
 	)
 	if keyArn != "" {
 		doc.Statement = append(doc.Statement, Statement{Sid: "StateKey", Effect: "Allow", Action: keyActions, Resource: StringOrList{keyArn}})
@@ -583,6 +674,7 @@ func infraPolicy(cfg *Config, providerArn string) PolicyDocument {
 	r, a := cfg.Region, cfg.AccountID
 	envRoles := fmt.Sprintf("arn:aws:iam::%s:role/%s-*", a, cfg.Name())
 	envPolicies := fmt.Sprintf("arn:aws:iam::%s:policy/%s-*", a, cfg.Name())
+	boundaryRequired := map[string]map[string]any{"StringEquals": {"iam:PermissionsBoundary": PermissionsBoundaryArn(cfg)}}
 	doc := NewPolicyDocument(
 		Statement{Sid: "ReadMetadata", Effect: "Allow", Action: StringOrList{
 			"cloudfront:DescribeFunction", "cloudfront:GetCachePolicy", "cloudfront:GetDistribution", "cloudfront:GetDistributionConfig",
@@ -599,13 +691,10 @@ func infraPolicy(cfg *Config, providerArn string) PolicyDocument {
 			Resource: StringOrList{fmt.Sprintf("arn:aws:ec2:%s:%s:*", r, a)}},
 		Statement{Sid: "LoadBalancing", Effect: "Allow", Action: StringOrList{"elasticloadbalancing:*"},
 			Resource: StringOrList{fmt.Sprintf("arn:aws:elasticloadbalancing:%s:%s:*", r, a)}},
+		// Task definition families are ARNs of the region too:
+		// RegisterTaskDefinition is authorized on them.
 		Statement{Sid: "Containers", Effect: "Allow", Action: StringOrList{"ecs:*"},
 			Resource: StringOrList{fmt.Sprintf("arn:aws:ecs:%s:%s:*", r, a)}},
-		// ECS authorizes RegisterTaskDefinition on "*" only: "ecs:*" on the
-		// region's ARNs does not cover it, and every task definition the
-		// program declares would be refused.
-		Statement{Sid: "TaskDefinitions", Effect: "Allow", Action: StringOrList{"ecs:RegisterTaskDefinition"},
-			Resource: StringOrList{"*"}},
 		Statement{Sid: "Registry", Effect: "Allow", Action: StringOrList{"ecr:*"},
 			Resource: StringOrList{fmt.Sprintf("arn:aws:ecr:%s:%s:repository/*", r, a)}},
 		Statement{Sid: "Logs", Effect: "Allow", Action: StringOrList{"logs:*"},
@@ -614,13 +703,26 @@ func infraPolicy(cfg *Config, providerArn string) PolicyDocument {
 			Resource: StringOrList{"arn:aws:s3:::" + cfg.Site.BucketName}},
 		Statement{Sid: "Distribution", Effect: "Allow", Action: StringOrList{"cloudfront:*"},
 			Resource: StringOrList{fmt.Sprintf("arn:aws:cloudfront::%s:*", a)}},
+		// CloudFront authorizes creating these on "*" only: no ARN exists
+		// before the call, and "cloudfront:*" on the account's ARNs never
+		// matches them.
+		Statement{Sid: "CreateSiteResources", Effect: "Allow", Action: StringOrList{
+			"cloudfront:CreateCachePolicy", "cloudfront:CreateDistribution", "cloudfront:CreateFunction",
+			"cloudfront:CreateOriginAccessControl", "cloudfront:CreateResponseHeadersPolicy",
+		}, Resource: StringOrList{"*"}},
 		Statement{Sid: "Certificates", Effect: "Allow", Action: StringOrList{"acm:DescribeCertificate", "acm:ListTagsForCertificate"},
 			Resource: StringOrList{cfg.Domain.CertificateArn, cfg.Domain.SiteCertificateArn}},
-		Statement{Sid: "EnvironmentRoles", Effect: "Allow", Action: StringOrList{
+		// Roles of this environment, always with the boundary: IAM checks
+		// iam:PermissionsBoundary on every call that creates a role or
+		// changes what it may do.
+		Statement{Sid: "EnvironmentRolesWithBoundary", Effect: "Allow", Action: StringOrList{
 			"iam:AttachRolePolicy", "iam:CreateRole", "iam:DeleteRole", "iam:DeleteRolePolicy", "iam:DetachRolePolicy",
+			"iam:PutRolePermissionsBoundary", "iam:PutRolePolicy", "iam:UpdateAssumeRolePolicy",
+		}, Resource: StringOrList{envRoles}, Condition: boundaryRequired},
+		Statement{Sid: "EnvironmentRoles", Effect: "Allow", Action: StringOrList{
 			"iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole",
-			"iam:ListRolePolicies", "iam:ListRoleTags", "iam:PutRolePolicy", "iam:TagRole", "iam:UntagRole",
-			"iam:UpdateAssumeRolePolicy", "iam:UpdateRole", "iam:UpdateRoleDescription",
+			"iam:ListRolePolicies", "iam:ListRoleTags", "iam:TagRole", "iam:UntagRole",
+			"iam:UpdateRole", "iam:UpdateRoleDescription",
 		}, Resource: StringOrList{envRoles}},
 		Statement{Sid: "EnvironmentPolicies", Effect: "Allow", Action: StringOrList{
 			"iam:CreatePolicy", "iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:GetPolicy",
@@ -659,6 +761,21 @@ func infraPolicy(cfg *Config, providerArn string) PolicyDocument {
 	if len(accountLevel) > 0 {
 		doc.Statement = append(doc.Statement, Statement{Sid: "RegistryReplication", Effect: "Allow", Action: accountLevel, Resource: StringOrList{"*"}})
 	}
+	// The role may not widen itself, or the boundary that caps every
+	// role it creates: both change only in an administrator's run.
+	doc.Statement = append(doc.Statement,
+		Statement{Sid: "DenyChangingOwnRole", Effect: "Deny", Action: StringOrList{
+			"iam:AttachRolePolicy", "iam:DeleteRole", "iam:DeleteRolePermissionsBoundary", "iam:DeleteRolePolicy",
+			"iam:DetachRolePolicy", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy", "iam:TagRole", "iam:UntagRole",
+			"iam:UpdateAssumeRolePolicy", "iam:UpdateRole", "iam:UpdateRoleDescription",
+		}, Resource: StringOrList{fmt.Sprintf("arn:aws:iam::%s:role/%s", a, cfg.Name(PipelineInfra))}},
+		Statement{Sid: "DenyChangingBoundary", Effect: "Deny", Action: StringOrList{
+			"iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:SetDefaultPolicyVersion",
+			"iam:TagPolicy", "iam:UntagPolicy",
+		}, Resource: StringOrList{PermissionsBoundaryArn(cfg)}},
+		Statement{Sid: "DenyRemovingBoundaries", Effect: "Deny", Action: StringOrList{"iam:DeleteRolePermissionsBoundary"},
+			Resource: StringOrList{envRoles}},
+	)
 	return doc
 }
 
@@ -682,10 +799,4 @@ func previewPolicy() PolicyDocument {
 		"s3:GetAccelerateConfiguration", "s3:GetBucket*", "s3:GetEncryptionConfiguration", "s3:GetLifecycleConfiguration",
 		"s3:GetReplicationConfiguration",
 	}, Resource: StringOrList{"*"}})
-}
-
-func identitySortedUnique(values []string) []string {
-	out := slices.Clone(values)
-	sort.Strings(out)
-	return slices.Compact(out)
 }

@@ -19,6 +19,7 @@ const (
 	RuleDeployRolesExactActions = "deploy-roles-exact-actions"
 	RulePassRoleScoped          = "passrole-scoped-to-service"
 	RuleGitHubInlinePolicies    = "github-roles-inline-policies-only"
+	RulePermissionsBoundary     = "roles-carry-permissions-boundary"
 )
 
 // Type tokens the identity rules look at.
@@ -35,15 +36,21 @@ const (
 // identityStarActions are the only actions any GitHub role may hold on
 // Resource "*": AWS cannot scope them to a resource. The program itself
 // calls ec2:DescribeAvailabilityZones (the awsx Vpc), so every role that
-// runs it needs that one; a release's failure bundle reads target health.
+// runs it needs that one; a release's failure bundle reads target health;
+// ListTasks without a container instance is authorized on "*" (and held
+// with the ecs:cluster condition).
 var identityStarActions = []string{
-	"ecr:GetAuthorizationToken", "ecs:RegisterTaskDefinition", "ecs:DescribeTaskDefinition", "ec2:DescribeAvailabilityZones",
+	"ecr:GetAuthorizationToken", "ecs:DescribeTaskDefinition", "ecs:ListTasks", "ec2:DescribeAvailabilityZones",
 	"elasticloadbalancing:DescribeTargetHealth",
 }
 
 // identityInfraStarActions are the account-level writes the infra role may
 // hold on "*" (IAM authorizes them on nothing else), besides metadata reads.
-var identityInfraStarActions = []string{"ecr:PutReplicationConfiguration", "ecr:PutRegistryPolicy", "ecr:DeleteRegistryPolicy"}
+var identityInfraStarActions = []string{
+	"ecr:PutReplicationConfiguration", "ecr:PutRegistryPolicy", "ecr:DeleteRegistryPolicy",
+	"cloudfront:CreateCachePolicy", "cloudfront:CreateDistribution", "cloudfront:CreateFunction",
+	"cloudfront:CreateOriginAccessControl", "cloudfront:CreateResponseHeadersPolicy",
+}
 
 // identityDataReads are Describe/Get/List actions that return data or
 // credentials rather than metadata: a "read-only" grant on "*" must not
@@ -67,6 +74,29 @@ const (
 )
 
 var identityRules = []policy.Rule{
+	{
+		Name: RulePermissionsBoundary,
+		Description: "Every role but the infra role carries the environment's permissions boundary " +
+			"(<project>-<env>-boundary), so that nothing the infra role creates can exceed it.",
+		Enforcement: policy.Mandatory,
+		Types:       []string{identityRoleType},
+		Check: func(s *policy.Stack, r policy.Resource) []string {
+			in := policy.InputsOf(r)
+			if in.Object("tags").String(PipelineTagKey) == pipelineTagInfra {
+				return nil
+			}
+			want := ":policy/" + Project + "-" + s.Environment + "-boundary"
+			got := in.String("permissionsBoundary")
+			switch {
+			case got == policy.UnknownMarker:
+				return nil // the boundary's ARN is not known yet
+			case !strings.HasPrefix(got, "arn:aws:iam::") || !strings.HasSuffix(got, want):
+				return []string{fmt.Sprintf("role %s has permissions boundary %q, want the environment's (arn:aws:iam::<account>%s)",
+					identityOr(in.String("name"), r.Name), got, want)}
+			}
+			return nil
+		},
+	},
 	{
 		Name: RuleGitHubTrustAudSub,
 		Description: "Every web-identity trust statement requires the audience (StringEquals, sts.amazonaws.com for GitHub) " +
@@ -140,7 +170,8 @@ var identityRules = []policy.Rule{
 	{
 		Name: RuleGitHubSubjectFits,
 		Description: "The preview role trusts pull requests only; the infra role only its approval-gated environment; deploy " +
-			"roles their environment and, in dev only, configured branches. Nothing else reaches any of them.",
+			"roles their environment and, in dev only, configured branches. Each environment is the pipeline's own " +
+			"(<stack>-<pipeline>, such as dev-api), so that one job reaches one role. Nothing else reaches any of them.",
 		Enforcement: policy.Mandatory,
 		Types:       []string{identityRoleType},
 		Check: func(s *policy.Stack, r policy.Resource) []string {
@@ -157,7 +188,7 @@ var identityRules = []policy.Rule{
 				for _, host := range identityFederatedHosts(st) {
 					for op, values := range identityConditionOps(st.Condition, host+":sub") {
 						for _, v := range values {
-							if msg := identitySubjectProblem(role.kind, s.IsProd(), op, v); msg != "" {
+							if msg := identitySubjectProblem(role, s.Environment, s.IsProd(), op, v); msg != "" {
 								out = append(out, label+": "+msg)
 							}
 						}
@@ -170,11 +201,11 @@ var identityRules = []policy.Rule{
 	},
 	{
 		Name: RuleGitHubResourceStar,
-		Description: `GitHub roles hold Resource "*" only for ecr:GetAuthorizationToken, ecs:RegisterTaskDefinition, ` +
-			`ecs:DescribeTaskDefinition, ec2:DescribeAvailabilityZones (which the program calls) and ` +
+		Description: `GitHub roles hold Resource "*" only for ecr:GetAuthorizationToken, ` +
+			`ecs:DescribeTaskDefinition, ecs:ListTasks, ec2:DescribeAvailabilityZones (which the program calls) and ` +
 			`elasticloadbalancing:DescribeTargetHealth (the failure bundle); the preview and infra roles ` +
 			`also for metadata reads (never object, secret or log data), ` +
-			"and the infra role for the few account-level writes IAM cannot scope. No NotAction or NotResource.",
+			"and the infra role for the account-level writes and creations IAM cannot scope. No NotAction or NotResource.",
 		Enforcement: policy.Mandatory,
 		CheckStack: func(s *policy.Stack) []policy.Violation {
 			var out []policy.Violation
@@ -326,10 +357,13 @@ var identityBranchGlob = regexp.MustCompile(`^repo:[^*?:]+:ref:refs/heads/[^*?]+
 // identityGitHubRole is a role that GitHub Actions can assume, as the rules
 // see it.
 type identityGitHubRole struct {
-	res   policy.Resource
-	name  string
-	kind  string
-	trust PolicyDocument
+	res  policy.Resource
+	name string
+	kind string
+	// pipeline is the pipeline the role's tag names: "api" for
+	// "api-deploy", "infra", "preview"; "" when untagged.
+	pipeline string
+	trust    PolicyDocument
 }
 
 // identityGitHubRoles returns the stack's roles whose trust admits
@@ -363,15 +397,15 @@ func identityGitHubRoleOf(r policy.Resource) (identityGitHubRole, bool) {
 	}
 	name, _ := r.Inputs["name"].(string)
 	kind := githubKindDeploy
-	if tags, ok := r.Inputs["tags"].(map[string]any); ok {
-		switch tags[PipelineTagKey] {
-		case pipelineTagInfra:
-			kind = githubKindInfra
-		case pipelineTagPreview:
-			kind = githubKindPreview
-		}
+	tag := policy.InputsOf(r).Object("tags").String(PipelineTagKey)
+	switch tag {
+	case pipelineTagInfra:
+		kind = githubKindInfra
+	case pipelineTagPreview:
+		kind = githubKindPreview
 	}
-	return identityGitHubRole{res: r, name: name, kind: kind, trust: doc}, true
+	pipeline, _ := strings.CutSuffix(tag, "-deploy")
+	return identityGitHubRole{res: r, name: name, kind: kind, pipeline: pipeline, trust: doc}, true
 }
 
 // identityRoleTrust parses a role's trust policy; ok is false while the
@@ -537,9 +571,9 @@ func identityConditionOps(cond map[string]map[string]any, key string) map[string
 	return out
 }
 
-// identitySubjectProblem says what is wrong with a role of kind trusting
-// the subject v (matched with op), or "".
-func identitySubjectProblem(kind string, prod bool, op, v string) string {
+// identitySubjectProblem says what is wrong with role trusting the subject
+// v (matched with op) in the stack's environment, or "".
+func identitySubjectProblem(role identityGitHubRole, environment string, prod bool, op, v string) string {
 	rest, ok := strings.CutPrefix(v, "repo:")
 	if ok {
 		_, rest, ok = strings.Cut(rest, ":")
@@ -547,25 +581,34 @@ func identitySubjectProblem(kind string, prod bool, op, v string) string {
 	if !ok {
 		return fmt.Sprintf("subject %q does not name a repository (repo:OWNER/REPO:...)", v)
 	}
-	environment := strings.HasPrefix(rest, "environment:") && op == "StringEquals" && !strings.ContainsAny(rest, "*?")
-	switch kind {
+	env, isEnv := strings.CutPrefix(rest, "environment:")
+	isEnv = isEnv && op == "StringEquals" && !strings.ContainsAny(rest, "*?")
+	own := GitHubEnvironment(environment, role.pipeline)
+	switch role.kind {
 	case githubKindPreview:
-		if rest != "pull_request" || op != "StringEquals" {
+		if rest != PreviewSubject || op != "StringEquals" {
 			return fmt.Sprintf("the preview role trusts %q: it may be reachable from pull requests only (repo:OWNER/REPO:pull_request)", v)
 		}
 	case githubKindInfra:
-		if !environment {
-			return fmt.Sprintf("the infra role trusts %q: only jobs in the approval-gated environment (repo:OWNER/REPO:environment:ENV) may apply the stack", v)
+		if !isEnv {
+			return fmt.Sprintf("the infra role trusts %q: only jobs in the approval-gated environment (repo:OWNER/REPO:environment:%s) may apply the stack", v, own)
+		}
+		if env != own {
+			return fmt.Sprintf("the infra role trusts the environment %q: only its own pipeline's environment %q may reach it (one job, one role)", env, own)
 		}
 	default:
 		branch := strings.HasPrefix(rest, "ref:refs/heads/")
 		switch {
-		case environment:
+		case isEnv && role.pipeline == "":
+			return fmt.Sprintf("the deploy role %s has no %s tag: its environment cannot be checked", role.name, PipelineTagKey)
+		case isEnv && env != own:
+			return fmt.Sprintf("the deploy role trusts the environment %q: only its own pipeline's environment %q may reach it (one job, one role)", env, own)
+		case isEnv:
 		case branch && !prod:
 		case branch:
 			return fmt.Sprintf("the deploy role trusts the branch subject %q in prod: prod deploys come from the approval-gated environment only", v)
 		default:
-			return fmt.Sprintf("the deploy role trusts %q: deploy roles trust the environment (repo:OWNER/REPO:environment:ENV), and in dev also configured branches", v)
+			return fmt.Sprintf("the deploy role trusts %q: deploy roles trust their environment (repo:OWNER/REPO:environment:%s), and in dev also configured branches", v, own)
 		}
 	}
 	return ""

@@ -27,6 +27,8 @@ func identityTestArgs(cfg *Config) *IdentityArgs {
 		Config:     cfg,
 		ClusterArn: pulumi.String(fmt.Sprintf("arn:aws:ecs:%s:%s:cluster/%s", r, a, cluster)),
 		Services:   map[string]ServiceTargets{},
+
+		PermissionsBoundaryArn: pulumi.String(PermissionsBoundaryArn(cfg)),
 		Site: SiteTargets{
 			BucketArn:       pulumi.String("arn:aws:s3:::" + cfg.Site.BucketName),
 			DistributionArn: pulumi.String(fmt.Sprintf("arn:aws:cloudfront::%s:distribution/E2QWRUHEXAMPLE", a)),
@@ -56,6 +58,8 @@ func identityTestArgs(cfg *Config) *IdentityArgs {
 type identityRun struct {
 	*stackRun
 	outputs map[string]string
+	// environments is the githubEnvironments output.
+	environments map[string]any
 }
 
 func runIdentity(t *testing.T, stack string, mutate func(values map[string]string)) *identityRun {
@@ -70,7 +74,9 @@ func runIdentity(t *testing.T, stack string, mutate func(values map[string]strin
 	if err != nil {
 		t.Fatalf("run identity of stack %s: %v", stack, err)
 	}
-	return &identityRun{stackRun: run, outputs: stringOutputs(t, outputs)}
+	envs, _ := outputs[OutputGitHubEnvironments].(map[string]any)
+	delete(outputs, OutputGitHubEnvironments)
+	return &identityRun{stackRun: run, outputs: stringOutputs(t, outputs), environments: envs}
 }
 
 // identityRoleTags are the PipelineTagKey values, in Pipelines order.
@@ -207,7 +213,7 @@ func TestIdentityTrustAdmitsOnlyTheGatedEnvironmentOrPullRequests(t *testing.T) 
 			run := runIdentity(t, stack, nil)
 			provider := "arn:aws:iam::" + run.cfg.AccountID + ":oidc-provider/token.actions.githubusercontent.com"
 			for _, tag := range identityRoleTags {
-				sub := "repo:experts-app/experts:environment:" + stack
+				sub := "repo:experts-app/experts:environment:" + stack + "-" + strings.TrimSuffix(tag, "-deploy")
 				if tag == "preview" {
 					sub = "repo:experts-app/experts:pull_request"
 				}
@@ -274,7 +280,7 @@ func TestIdentityUsesTheImmutableSubjectFormat(t *testing.T) {
 		v[KeyGitHub] = `{"owner":"experts-app","repo":"experts","subjectFormat":"id","ownerId":"1234567","repoId":"89012345"}`
 	})
 	subs := run.trust(t, "infra").Statement[0].Condition["StringEquals"]["token.actions.githubusercontent.com:sub"]
-	if want := "repo:experts-app@1234567/experts@89012345:environment:prod"; subs != want {
+	if want := "repo:experts-app@1234567/experts@89012345:environment:prod-infra"; subs != want {
 		t.Errorf("infra sub = %v, want %s", subs, want)
 	}
 	subs = run.trust(t, "preview").Statement[0].Condition["StringEquals"]["token.actions.githubusercontent.com:sub"]
@@ -617,8 +623,9 @@ func allow(actions []string, resources ...string) Statement {
 
 func TestIdentityRulesFire(t *testing.T) {
 	const (
-		envSub    = "repo:o/r:environment:dev"
-		prodSub   = "repo:o/r:environment:prod"
+		envSub    = "repo:o/r:environment:dev-api"
+		prodSub   = "repo:o/r:environment:prod-api"
+		infraSub  = "repo:o/r:environment:prod-infra"
 		prSub     = "repo:o/r:pull_request"
 		branchSub = "repo:o/r:ref:refs/heads/feature/*"
 		svcArn    = "arn:aws:ecs:eu-west-1:123456789012:service/c/api"
@@ -654,14 +661,14 @@ func TestIdentityRulesFire(t *testing.T) {
 		// Controls: documents like the identity's pass.
 		{"a deploy role scoped to its service passes", deployWith("dev",
 			allow([]string{"ecs:UpdateService"}, svcArn),
-			allow([]string{"ecr:GetAuthorizationToken", "ecs:RegisterTaskDefinition"}, "*"),
+			allow([]string{"ecr:GetAuthorizationToken", "ecs:ListTasks"}, "*"),
 			Statement{Effect: "Allow", Action: StringOrList{"iam:PassRole"}, Resource: StringOrList{taskRole}, Condition: passCond},
 		), nil},
 		{"a dev deploy role may trust a branch prefix", roleWith("dev", "api-deploy",
 			ruleTrust(map[string][]string{"StringEquals": {envSub}, "StringLike": {branchSub}})), nil},
 		{"a preview role may read metadata on *", roleWith("dev", "preview", exact(prSub),
 			allow([]string{"ec2:Describe*", "ecs:List*", "s3:GetBucketPolicy"}, "*")), nil},
-		{"the infra role may manage a service in its region", roleWith("prod", "infra", exact(prodSub),
+		{"the infra role may manage a service in its region", roleWith("prod", "infra", exact(infraSub),
 			allow([]string{"ecs:*"}, "arn:aws:ecs:eu-west-1:123456789012:*"),
 			allow([]string{"ecr:PutReplicationConfiguration", "ec2:Describe*"}, "*")), nil},
 
@@ -696,7 +703,7 @@ func TestIdentityRulesFire(t *testing.T) {
 			ruleTrust(map[string][]string{"StringEquals": {prodSub}, "StringLike": {branchSub}})),
 			[]string{RuleGitHubNoWildcardSub, RuleGitHubSubjectFits}},
 		{"StringLike on the sub in prod fires even without a wildcard", roleWith("prod", "infra",
-			ruleTrust(map[string][]string{"StringLike": {prodSub}})), []string{RuleGitHubNoWildcardSub, RuleGitHubSubjectFits}},
+			ruleTrust(map[string][]string{"StringLike": {infraSub}})), []string{RuleGitHubNoWildcardSub, RuleGitHubSubjectFits}},
 
 		// github-trust-subject-fits-pipeline
 		{"a preview role reachable from the environment fires", roleWith("dev", "preview", exact(envSub)),
@@ -709,6 +716,29 @@ func TestIdentityRulesFire(t *testing.T) {
 			[]string{RuleGitHubSubjectFits}},
 		{"a deploy role reachable from pull requests fires", roleWith("dev", "mcp-deploy", exact(prSub)),
 			[]string{RuleGitHubSubjectFits}},
+		{"a deploy role reachable from another pipeline's environment fires", roleWith("dev", "mcp-deploy", exact(envSub)),
+			[]string{RuleGitHubSubjectFits}},
+		{"a deploy role reachable from the stack's shared environment fires", roleWith("dev", "api-deploy", exact("repo:o/r:environment:dev")),
+			[]string{RuleGitHubSubjectFits}},
+		{"an infra role reachable from a deploy pipeline's environment fires", roleWith("prod", "infra", exact(prodSub)),
+			[]string{RuleGitHubSubjectFits}},
+
+		// roles-carry-permissions-boundary
+		{"a deploy role without the boundary fires", func(t *testing.T) policy.Stack {
+			r := ruleRole(t, "d", "api-deploy", exact(envSub))
+			r.Inputs["permissionsBoundary"] = ""
+			return policy.Stack{Environment: "dev", Resources: []policy.Resource{r}}
+		}, []string{RulePermissionsBoundary}},
+		{"a role with another environment's boundary fires", func(t *testing.T) policy.Stack {
+			r := ruleRole(t, "d", "api-deploy", exact(envSub))
+			r.Inputs["permissionsBoundary"] = "arn:aws:iam::123456789012:policy/experts-prod-boundary"
+			return policy.Stack{Environment: "dev", Resources: []policy.Resource{r}}
+		}, []string{RulePermissionsBoundary}},
+		{"the infra role needs no boundary", func(t *testing.T) policy.Stack {
+			r := ruleRole(t, "i", "infra", exact(infraSub))
+			r.Inputs["permissionsBoundary"] = ""
+			return policy.Stack{Environment: "prod", Resources: []policy.Resource{r}}
+		}, nil},
 
 		// github-roles-resource-star-limited
 		{"a deploy role reading objects on * fires", deployWith("dev", allow([]string{"s3:GetObject"}, "*")),
@@ -728,7 +758,7 @@ func TestIdentityRulesFire(t *testing.T) {
 			allow([]string{"ecr:PutRegistryPolicy"}, "*")), []string{RuleGitHubResourceStar}},
 		{"a preview role writing on * fires", roleWith("dev", "preview", exact(prSub),
 			allow([]string{"ecs:UpdateService"}, "*")), []string{RuleGitHubResourceStar}},
-		{"an infra role writing on * fires", roleWith("prod", "infra", exact(prodSub),
+		{"an infra role writing on * fires", roleWith("prod", "infra", exact(infraSub),
 			allow([]string{"ec2:CreateVpc"}, "*")), []string{RuleGitHubResourceStar}},
 		{"a preview role with NotAction fires", roleWith("dev", "preview", exact(prSub),
 			Statement{Effect: "Allow", NotAction: StringOrList{"iam:*"}, Resource: StringOrList{"arn:aws:s3:::b"}}),
@@ -745,7 +775,7 @@ func TestIdentityRulesFire(t *testing.T) {
 			Statement{Effect: "Allow", NotAction: StringOrList{"iam:PassRole"}, Resource: StringOrList{svcArn}}),
 			[]string{RuleDeployRolesExactActions, RuleGitHubResourceStar}},
 		{"a role that is not tagged counts as a deploy role", roleWith("dev", "", exact(envSub), allow([]string{"ecs:*"}, svcArn)),
-			[]string{RuleDeployRolesExactActions}},
+			[]string{RuleDeployRolesExactActions, RuleGitHubSubjectFits}},
 
 		// passrole-scoped-to-service
 		{"PassRole on * fires", func(t *testing.T) policy.Stack {
@@ -792,6 +822,11 @@ func TestIdentityRulesFire(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			stack := tt.stack(t)
+			for _, r := range stack.Resources {
+				if _, set := r.Inputs["permissionsBoundary"]; r.Type == identityRoleType && !set {
+					r.Inputs["permissionsBoundary"] = "arn:aws:iam::123456789012:policy/experts-" + stack.Environment + "-boundary"
+				}
+			}
 			fired := map[string]bool{}
 			var messages []string
 			for _, v := range policy.Evaluate(identityRules, &stack) {

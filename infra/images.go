@@ -59,7 +59,16 @@ func ImageTags(service string, r Release) []string {
 	if len(branch) > maxTag-len(suffix) {
 		branch = branch[:maxTag-len(suffix)]
 	}
-	return append(tags, branch+suffix)
+	tag := branch + suffix
+	if isReleaseTag(tag) {
+		// Only a release's ReleaseTag may carry the prefix the lifecycle
+		// policy never expires.
+		tag = "branch-" + tag
+		if len(tag) > maxTag {
+			tag = tag[:maxTag-len(suffix)] + suffix
+		}
+	}
+	return append(tags, tag)
 }
 
 // NewImage builds and pushes one service's image. Previews never build:

@@ -28,6 +28,8 @@ func TestImageTags(t *testing.T) {
 		{name: "a release tag gets its version", service: "api", ref: "api-v1.4.2", want: []string{devSha, "1.4.2"}},
 		{name: "another service's release tag is a branch name here", service: "mcp", ref: "api-v1.4.2", want: []string{devSha, "api-v1.4.2-latest"}},
 		{name: "a version that is not semantic is a branch name", service: "api", ref: "api-vnext", want: []string{devSha, "api-vnext-latest"}},
+		{name: "a branch named like a release tag cannot claim its protection", service: "api", ref: "release-2026",
+			want: []string{devSha, "branch-release-2026-latest"}},
 		{
 			name: "a long branch keeps the tag within 128 characters", service: "api", ref: strings.Repeat("b", 200),
 			want: []string{devSha, strings.Repeat("b", 121) + "-latest"},

@@ -33,6 +33,9 @@ type MigrationArgs struct {
 	LogGroupName     pulumi.StringInput
 	ExecutionRoleArn pulumi.StringInput
 	TaskRoleArn      pulumi.StringInput
+	// ExecutionRolePolicy is the execution role's policy, which the task
+	// definition waits for (Service.ExecutionRolePolicy).
+	ExecutionRolePolicy pulumi.Resource
 }
 
 // MigrationCommand runs "alembic upgrade head" inside the image.
@@ -49,8 +52,8 @@ func MigrationFamily(cfg *Config, service string) string { return cfg.Name(servi
 // NewMigration declares the migration task definition of a service.
 func NewMigration(ctx *pulumi.Context, name string, args *MigrationArgs, opts ...pulumi.ResourceOption) (*Migration, error) {
 	if args == nil || args.Config == nil || args.Image == nil || args.LogGroupName == nil ||
-		args.ExecutionRoleArn == nil || args.TaskRoleArn == nil {
-		return nil, fmt.Errorf("migration %s: config, image, log group and roles are required", name)
+		args.ExecutionRoleArn == nil || args.TaskRoleArn == nil || args.ExecutionRolePolicy == nil {
+		return nil, fmt.Errorf("migration %s: config, image, log group, roles and the execution role's policy are required", name)
 	}
 	cfg := args.Config
 	sc, ok := cfg.Services[args.Service]
@@ -72,7 +75,8 @@ func NewMigration(ctx *pulumi.Context, name string, args *MigrationArgs, opts ..
 		Command:      MigrationCommand,
 	}
 	td, err := ecs.NewTaskDefinition(ctx, name+"-taskdef", taskDefinitionArgs(m.Family, sc, spec,
-		args.Image, args.LogGroupName, args.ExecutionRoleArn, args.TaskRoleArn), pulumi.Parent(m))
+		args.Image, args.LogGroupName, args.ExecutionRoleArn, args.TaskRoleArn), pulumi.Parent(m),
+		pulumi.DependsOn([]pulumi.Resource{args.ExecutionRolePolicy}))
 	if err != nil {
 		return nil, fmt.Errorf("declare migration task definition: %w", err)
 	}

@@ -75,8 +75,11 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 		n.PrivateSubnetIDs = v.PrivateSubnetIds
 	}
 
+	// Name prefixes, not names: a replaced group is created before the old
+	// one is deleted (the services and the load balancer move over to it),
+	// and two groups of one name cannot exist in a VPC.
 	albSG, err := ec2.NewSecurityGroup(ctx, name+"-alb", &ec2.SecurityGroupArgs{
-		Name:        pulumi.String(args.Name + "-alb"),
+		NamePrefix:  pulumi.String(args.Name + "-alb-"),
 		Description: pulumi.String("Load balancer of " + args.Name + ": HTTPS from the internet, forwards to the tasks"),
 		VpcId:       n.VpcID,
 	}, parent)
@@ -84,7 +87,7 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs, opts ...pul
 		return nil, fmt.Errorf("declare load balancer security group: %w", err)
 	}
 	taskSG, err := ec2.NewSecurityGroup(ctx, name+"-tasks", &ec2.SecurityGroupArgs{
-		Name:        pulumi.String(args.Name + "-tasks"),
+		NamePrefix:  pulumi.String(args.Name + "-tasks-"),
 		Description: pulumi.String("ECS tasks of " + args.Name + ": reachable from the load balancer only"),
 		VpcId:       n.VpcID,
 	}, parent)

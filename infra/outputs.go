@@ -21,6 +21,10 @@ const (
 	OutputInfraRoleArn          = "infraRoleArn"
 	OutputPreviewRoleArn        = "previewRoleArn"
 	OutputFrontendDeployRoleArn = "frontendDeployRoleArn"
+	// OutputGitHubEnvironments maps each gated pipeline ("api", "mcp",
+	// "frontend", "infra") to the GitHub environment its role trusts
+	// (GitHubEnvironment).
+	OutputGitHubEnvironments = "githubEnvironments"
 )
 
 // Per-service output suffixes; the key is the service name followed by the

@@ -36,7 +36,11 @@ func Build(ctx *pulumi.Context) (pulumi.Map, error) {
 		return nil, err
 	}
 	logRelease(ctx, cfg)
-	runtime, err := NewRuntime(ctx, "runtime", &RuntimeArgs{Config: cfg})
+	boundary, err := NewPermissionsBoundary(ctx, "boundary", cfg)
+	if err != nil {
+		return nil, err
+	}
+	runtime, err := NewRuntime(ctx, "runtime", &RuntimeArgs{Config: cfg, PermissionsBoundaryArn: boundary.Arn})
 	if err != nil {
 		return nil, err
 	}
@@ -49,6 +53,8 @@ func Build(ctx *pulumi.Context) (pulumi.Map, error) {
 		ClusterArn: runtime.ClusterArn,
 		Services:   deployTargets(runtime),
 		Site:       SiteTargets{BucketArn: site.BucketArn, DistributionArn: site.DistributionArn},
+
+		PermissionsBoundaryArn: boundary.Arn,
 	})
 	if err != nil {
 		return nil, err

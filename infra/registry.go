@@ -70,7 +70,11 @@ func NewRegistry(ctx *pulumi.Context, name string, args *RegistryArgs, opts ...p
 			// Deleting the stack must not delete the images that releases
 			// and rollbacks refer to.
 			ForceDelete: pulumi.Bool(false),
-		}, parent)
+			// The name is fixed (replication keeps names), so a replacement
+			// could never create the new repository before deleting the
+			// old, and deleting would drop every released image: the
+			// engine refuses both (protect), naming the repository.
+		}, parent, pulumi.Protect(true))
 		if err != nil {
 			return nil, fmt.Errorf("declare repository %s: %w", svc, err)
 		}
@@ -147,6 +151,11 @@ func NewRegistry(ctx *pulumi.Context, name string, args *RegistryArgs, opts ...p
 	return r, nil
 }
 
+// maxLifecycleCount is the count of the release rule: a repository never
+// holds that many released images, so the rule never expires one; it
+// exists to claim them before the count rule can.
+const maxLifecycleCount = 10000
+
 // ecrLifecyclePolicy is an ECR lifecycle policy document.
 type ecrLifecyclePolicy struct {
 	Rules []ecrLifecycleRule `json:"rules"`
@@ -171,15 +180,24 @@ type ecrLifecycleAction struct {
 	Type string `json:"type"`
 }
 
-// lifecyclePolicyJSON keeps the last keepReleaseImages tagged images (every
-// pushed build carries its ":<sha>" tag) and expires untagged images after
-// untaggedExpireDays. ECR does not know which images run: the image a
-// service runs must stay among the last keepReleaseImages pushed, so keep
-// it well above the number of builds between two prod releases.
+// lifecyclePolicyJSON never expires an image a release ran (tagged with
+// ReleaseTagPrefix; an image matched by a rule is never expired by a
+// lower-priority one), expires untagged images after untaggedExpireDays,
+// and keeps the last keepReleaseImages of the other tagged images (builds
+// not released, or not yet).
 func lifecyclePolicyJSON(r RegistryConfig) (string, error) {
 	p := ecrLifecyclePolicy{Rules: []ecrLifecycleRule{
 		{
 			RulePriority: 1,
+			Description:  "Never expire images a release ran",
+			Selection: ecrLifecycleSelection{
+				TagStatus: "tagged", TagPatternList: []string{ReleaseTagPrefix + "*"},
+				CountType: "imageCountMoreThan", CountNumber: maxLifecycleCount,
+			},
+			Action: ecrLifecycleAction{Type: "expire"},
+		},
+		{
+			RulePriority: 2,
 			Description:  fmt.Sprintf("Expire untagged images after %d days", r.UntaggedExpireDays),
 			Selection: ecrLifecycleSelection{
 				TagStatus: "untagged", CountType: "sinceImagePushed", CountUnit: "days", CountNumber: r.UntaggedExpireDays,
@@ -187,8 +205,8 @@ func lifecyclePolicyJSON(r RegistryConfig) (string, error) {
 			Action: ecrLifecycleAction{Type: "expire"},
 		},
 		{
-			RulePriority: 2,
-			Description:  fmt.Sprintf("Keep the last %d tagged images", r.KeepReleaseImages),
+			RulePriority: 3,
+			Description:  fmt.Sprintf("Keep the last %d other tagged images", r.KeepReleaseImages),
 			Selection: ecrLifecycleSelection{
 				TagStatus: "tagged", TagPatternList: []string{"*"}, CountType: "imageCountMoreThan", CountNumber: r.KeepReleaseImages,
 			},

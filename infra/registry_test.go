@@ -53,7 +53,10 @@ func TestRegistryLifecycleKeepsReleasesAndExpiresUntagged(t *testing.T) {
 					t.Fatal(err)
 				}
 				type sel = ecrLifecycleSelection
+				// The release rule comes first: an image a rule of higher
+				// priority matches is never expired by a later one.
 				want := []sel{
+					{TagStatus: "tagged", TagPatternList: []string{ReleaseTagPrefix + "*"}, CountType: "imageCountMoreThan", CountNumber: maxLifecycleCount},
 					{TagStatus: "untagged", CountType: "sinceImagePushed", CountUnit: "days", CountNumber: limits[0]},
 					{TagStatus: "tagged", TagPatternList: []string{"*"}, CountType: "imageCountMoreThan", CountNumber: limits[1]},
 				}
@@ -118,5 +121,19 @@ func TestRegistryWithoutPromotionDeclaresNoReplication(t *testing.T) {
 				t.Errorf("%s declares %d %s", rr.cfg.Stack, len(got), typ)
 			}
 		}
+	}
+}
+
+func TestRegistryRepositoriesAreProtectedFromReplacement(t *testing.T) {
+	for _, stack := range []string{"dev", "prod"} {
+		t.Run(stack, func(t *testing.T) {
+			regs := runRecorded(t, stack)
+			for _, svc := range Services {
+				r := regs.one(t, "aws:ecr/repository:Repository", "runtime-registry-"+svc)
+				if !r.Protect {
+					t.Errorf("repository %s is not protected: a replacement would collide on its fixed name and delete released images", svc)
+				}
+			}
+		})
 	}
 }

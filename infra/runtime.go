@@ -25,6 +25,8 @@ type Runtime struct {
 // RuntimeArgs configures the runtime.
 type RuntimeArgs struct {
 	Config *Config
+	// PermissionsBoundaryArn caps the services' task and execution roles.
+	PermissionsBoundaryArn pulumi.StringInput
 }
 
 // ServiceRuntime is what one service's release and deploy identity need to
@@ -140,6 +142,8 @@ func NewRuntime(ctx *pulumi.Context, name string, args *RuntimeArgs, opts ...pul
 			SecurityGroup:  network.TaskSecurityGroupID,
 			TargetGroupArn: alb.TargetGroupArns[svc],
 			Route:          alb.Routes[svc],
+
+			PermissionsBoundaryArn: args.PermissionsBoundaryArn,
 		}, parent)
 		if err != nil {
 			return nil, err
@@ -180,6 +184,8 @@ func NewRuntime(ctx *pulumi.Context, name string, args *RuntimeArgs, opts ...pul
 				LogGroupName:     s.LogGroupName,
 				ExecutionRoleArn: s.ExecutionRoleArn,
 				TaskRoleArn:      s.TaskRoleArn,
+
+				ExecutionRolePolicy: s.ExecutionRolePolicy,
 			}, parent)
 			if err != nil {
 				return nil, err

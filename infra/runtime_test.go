@@ -35,7 +35,7 @@ func tryRunRuntime(t *testing.T, stack string, mutate func(values map[string]str
 	t.Helper()
 	rr := &runtimeRun{}
 	run, outputs, err := tryRunComponent(t, stack, mutate, func(ctx *pulumi.Context, cfg *Config) (pulumi.Map, error) {
-		r, err := NewRuntime(ctx, "runtime", &RuntimeArgs{Config: cfg})
+		r, err := NewRuntime(ctx, "runtime", &RuntimeArgs{Config: cfg, PermissionsBoundaryArn: pulumi.String(PermissionsBoundaryArn(cfg))})
 		if err != nil {
 			return nil, err
 		}

@@ -30,6 +30,10 @@ type Service struct {
 	ContainerName string
 	// SecretArns are the ARNs the containers inject, sorted.
 	SecretArns []string
+	// ExecutionRolePolicy is the inline policy of the execution role: task
+	// definitions that use the role depend on it, since ECS pulls the
+	// image and reads the secrets with it as soon as a task starts.
+	ExecutionRolePolicy pulumi.Resource
 }
 
 // ServiceArgs configures one service.
@@ -47,6 +51,8 @@ type ServiceArgs struct {
 	// Route is the listener rule that forwards to TargetGroupArn: ECS
 	// accepts a target group only once a load balancer uses it.
 	Route pulumi.Resource
+	// PermissionsBoundaryArn caps the task and execution roles.
+	PermissionsBoundaryArn pulumi.StringInput
 }
 
 // Names of one service's physical resources.
@@ -77,8 +83,8 @@ const (
 // NewService declares one service: log group, execution and task roles,
 // task definition and the ECS service.
 func NewService(ctx *pulumi.Context, name string, args *ServiceArgs, opts ...pulumi.ResourceOption) (*Service, error) {
-	if args == nil || args.Config == nil || args.Image == nil || args.Route == nil {
-		return nil, fmt.Errorf("service %s: config, image and route are required", name)
+	if args == nil || args.Config == nil || args.Image == nil || args.Route == nil || args.PermissionsBoundaryArn == nil {
+		return nil, fmt.Errorf("service %s: config, image, route and permissions boundary are required", name)
 	}
 	cfg := args.Config
 	sc, ok := cfg.Services[args.Service]
@@ -95,18 +101,21 @@ func NewService(ctx *pulumi.Context, name string, args *ServiceArgs, opts ...pul
 	}
 	parent := pulumi.Parent(s)
 
+	// The log group's name is fixed (the release reads it), so a
+	// replacement deletes the old group first: the new one starts empty
+	// either way.
 	logs, err := cloudwatch.NewLogGroup(ctx, name+"-logs", &cloudwatch.LogGroupArgs{
 		Name:            pulumi.String(LogGroupName(cfg, args.Service)),
 		RetentionInDays: pulumi.Int(cfg.LogRetentionDays),
-	}, parent)
+	}, parent, pulumi.DeleteBeforeReplace(true))
 	if err != nil {
 		return nil, fmt.Errorf("declare log group: %w", err)
 	}
 	s.LogGroupName, s.LogGroupArn = logs.Name, logs.Arn
 
-	execRole, err := newTaskRole(ctx, name+"-execution", cfg, cfg.Name(args.Service, "execution"),
+	execRole, execPolicy, err := newTaskRole(ctx, name+"-execution", cfg, cfg.Name(args.Service, "execution"),
 		"Pulls the image of "+s.Family+", writes its logs and reads exactly the secrets it injects",
-		executionPolicy(s.SecretArns, args.RepositoryArn, logs.Arn), parent)
+		executionPolicy(s.SecretArns, args.RepositoryArn, logs.Arn), args.PermissionsBoundaryArn, parent)
 	if err != nil {
 		return nil, err
 	}
@@ -114,12 +123,13 @@ func NewService(ctx *pulumi.Context, name string, args *ServiceArgs, opts ...pul
 	if sc.EnableExecuteCommand {
 		taskPolicy = execCommandPolicy()
 	}
-	taskRole, err := newTaskRole(ctx, name+"-task", cfg, cfg.Name(args.Service, "task"),
-		"Identity of the running "+s.Family+" containers", taskPolicy, parent)
+	taskRole, _, err := newTaskRole(ctx, name+"-task", cfg, cfg.Name(args.Service, "task"),
+		"Identity of the running "+s.Family+" containers", taskPolicy, args.PermissionsBoundaryArn, parent)
 	if err != nil {
 		return nil, err
 	}
 	s.ExecutionRoleArn, s.TaskRoleArn = execRole.Arn, taskRole.Arn
+	s.ExecutionRolePolicy = execPolicy
 
 	spec := containerSpec{
 		Name:         s.ContainerName,
@@ -130,7 +140,7 @@ func NewService(ctx *pulumi.Context, name string, args *ServiceArgs, opts ...pul
 		ServePort:    true,
 	}
 	td, err := ecs.NewTaskDefinition(ctx, name+"-taskdef", taskDefinitionArgs(s.Family, sc, spec,
-		args.Image, logs.Name, execRole.Arn, taskRole.Arn), parent)
+		args.Image, logs.Name, execRole.Arn, taskRole.Arn), parent, pulumi.DependsOn([]pulumi.Resource{execPolicy}))
 	if err != nil {
 		return nil, fmt.Errorf("declare task definition: %w", err)
 	}
@@ -166,12 +176,15 @@ func NewService(ctx *pulumi.Context, name string, args *ServiceArgs, opts ...pul
 			ContainerName:  pulumi.String(s.ContainerName),
 			ContainerPort:  pulumi.Int(sc.ContainerPort),
 		}},
+		// The service's tasks carry its TaskServiceTagKey tag, which the
+		// deploy role's task permissions are conditioned on.
+		Tags:                 pulumi.StringMap{TaskServiceTagKey: pulumi.String(args.Service)},
 		PropagateTags:        pulumi.String("SERVICE"),
 		EnableEcsManagedTags: pulumi.Bool(true),
 		// The release driver waits for the rollout itself: the steady-state
 		// wait reports success even after a circuit-breaker rollback.
 		WaitForSteadyState: pulumi.Bool(false),
-	}, parent, pulumi.DependsOn([]pulumi.Resource{args.Route}))
+	}, parent, pulumi.DependsOn([]pulumi.Resource{args.Route}), serviceReplacement(cfg))
 	if err != nil {
 		return nil, fmt.Errorf("declare ecs service: %w", err)
 	}
@@ -189,6 +202,19 @@ func NewService(ctx *pulumi.Context, name string, args *ServiceArgs, opts ...pul
 		return nil, fmt.Errorf("register service outputs: %w", err)
 	}
 	return s, nil
+}
+
+// serviceReplacement says how an ECS service, whose name is fixed (the
+// family), is replaced: ECS refuses a second service of the same name, so
+// create-before-delete cannot work. Dev deletes the old service first and
+// is briefly down; prod must not go down, so the service is protected and
+// the engine refuses to replace (or delete) it, naming the resource; such a
+// change is made by hand, with a new name.
+func serviceReplacement(cfg *Config) pulumi.ResourceOption {
+	if cfg.IsProd() {
+		return pulumi.Protect(true)
+	}
+	return pulumi.DeleteBeforeReplace(true)
 }
 
 // taskDefinitionArgs is a Fargate task definition of one container.
@@ -353,9 +379,11 @@ func secretArns(sc ServiceConfig) []string {
 	return out
 }
 
-// newTaskRole declares a role that ECS tasks of this account assume, with
-// an inline policy when policy is not the zero Output.
-func newTaskRole(ctx *pulumi.Context, name string, cfg *Config, roleName, description string, policy pulumi.StringOutput, opts ...pulumi.ResourceOption) (*iam.Role, error) {
+// newTaskRole declares a role that ECS tasks of this account assume, capped
+// by the permissions boundary, with an inline policy when policy is not the
+// zero Output (then also returned; nil otherwise).
+func newTaskRole(ctx *pulumi.Context, name string, cfg *Config, roleName, description string, policy pulumi.StringOutput,
+	boundary pulumi.StringInput, opts ...pulumi.ResourceOption) (*iam.Role, *iam.RolePolicy, error) {
 	trust := PolicyJSON(func([]any) PolicyDocument {
 		return NewPolicyDocument(Statement{
 			Effect:    "Allow",
@@ -365,24 +393,26 @@ func newTaskRole(ctx *pulumi.Context, name string, cfg *Config, roleName, descri
 		})
 	})
 	role, err := iam.NewRole(ctx, name, &iam.RoleArgs{
-		Name:             pulumi.String(roleName),
-		Description:      pulumi.String(description),
-		AssumeRolePolicy: trust,
+		Name:                pulumi.String(roleName),
+		Description:         pulumi.String(description),
+		AssumeRolePolicy:    trust,
+		PermissionsBoundary: boundary,
 	}, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("declare role %s: %w", roleName, err)
+		return nil, nil, fmt.Errorf("declare role %s: %w", roleName, err)
 	}
 	if policy.OutputState == nil {
-		return role, nil
+		return role, nil, nil
 	}
-	if _, err := iam.NewRolePolicy(ctx, name, &iam.RolePolicyArgs{
+	rp, err := iam.NewRolePolicy(ctx, name, &iam.RolePolicyArgs{
 		Name:   pulumi.String(roleName),
 		Role:   role.Name,
 		Policy: policy,
-	}, append(opts, pulumi.Parent(role))...); err != nil {
-		return nil, fmt.Errorf("declare policy of role %s: %w", roleName, err)
+	}, append(opts, pulumi.Parent(role))...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("declare policy of role %s: %w", roleName, err)
 	}
-	return role, nil
+	return role, rp, nil
 }
 
 // executionPolicy lets ECS pull the service's image, write its logs and

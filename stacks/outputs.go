@@ -32,6 +32,7 @@ const (
 	OutputInfraRoleArn          = infra.OutputInfraRoleArn
 	OutputPreviewRoleArn        = infra.OutputPreviewRoleArn
 	OutputFrontendDeployRoleArn = infra.OutputFrontendDeployRoleArn
+	OutputGitHubEnvironments    = infra.OutputGitHubEnvironments
 	OutputAccountID             = infra.OutputAccountID
 	OutputRegion                = infra.OutputRegion
 )

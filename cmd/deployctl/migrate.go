@@ -79,6 +79,7 @@ not be reached, 2 usage or configuration error (nothing was run).`)
 		return usageErrorf("--deadline must be positive, not %s", *deadline)
 	}
 	spec := deploy.MigrationSpec{
+		Service:        *serviceName,
 		Cluster:        *cluster,
 		TaskDefinition: *taskDef,
 		Container:      *container,

@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/experts/platform/infra"
 )
 
 // Defaults of a MigrationSpec.
@@ -27,6 +29,10 @@ const statusStopped = "STOPPED"
 // MigrationSpec says which one-off migration task to run, where, and how
 // long to wait for it.
 type MigrationSpec struct {
+	// Service is the service whose migration runs ("api"). The task is
+	// tagged infra.TaskServiceTagKey=Service: the service's deploy role may
+	// run, describe and stop only tasks that carry its own value.
+	Service        string
 	Cluster        string
 	TaskDefinition string // ARN (or family:revision) of the migration task definition
 	// Container is the container whose exit code decides the outcome.
@@ -231,6 +237,20 @@ func ClientToken(spec MigrationSpec) string {
 	return "deployctl-" + hex.EncodeToString(sum[:])[:32]
 }
 
+// migrationTaskTags are the migration task's tags: the release, the purpose and,
+// when known, the service (infra.TaskServiceTagKey), which the deploy
+// role's IAM requires.
+func migrationTaskTags(spec MigrationSpec, release string) []ecstypes.Tag {
+	tags := []ecstypes.Tag{
+		{Key: aws.String("release"), Value: aws.String(tagValue(release))},
+		{Key: aws.String(MigrationTagKey), Value: aws.String(MigrationTagValue)},
+	}
+	if spec.Service != "" {
+		tags = append(tags, ecstypes.Tag{Key: aws.String(infra.TaskServiceTagKey), Value: aws.String(spec.Service)})
+	}
+	return tags
+}
+
 // runTask starts the one task. The call is finished even when ctx ends
 // while it is in flight: the caller then stops the task it started, instead
 // of leaving it running unseen.
@@ -253,10 +273,7 @@ func (o *Operator) runTask(ctx context.Context, spec MigrationSpec) (*ecstypes.T
 			AssignPublicIp: ecstypes.AssignPublicIpDisabled,
 		}},
 		StartedBy: aws.String(startedBy(release)),
-		Tags: []ecstypes.Tag{
-			{Key: aws.String("release"), Value: aws.String(tagValue(release))},
-			{Key: aws.String(MigrationTagKey), Value: aws.String(MigrationTagValue)},
-		},
+		Tags:      migrationTaskTags(spec, release),
 	})
 	if err != nil {
 		return nil, awsError("run migration task", err)

@@ -25,6 +25,7 @@ var migrationStream = "migrate/migrate/" + migrationID
 
 func migrationSpec() deploy.MigrationSpec {
 	return deploy.MigrationSpec{
+		Service:        "api",
 		Cluster:        cluster,
 		TaskDefinition: migrateTD,
 		Container:      "migrate",
@@ -349,6 +350,8 @@ func TestRunMigrationStartsOneFargateTaskNamedAfterTheRelease(t *testing.T) {
 		Tags: []ecstypes.Tag{
 			{Key: aws.String("release"), Value: aws.String("api-v1.4.0+abc1234")},
 			{Key: aws.String("purpose"), Value: aws.String("migration")},
+			// The deploy role may describe and stop only its service's tasks.
+			{Key: aws.String("experts:service"), Value: aws.String("api")},
 		},
 	}
 	opts := cmpopts.IgnoreUnexported(ecs.RunTaskInput{}, ecstypes.NetworkConfiguration{}, ecstypes.AwsVpcConfiguration{}, ecstypes.Tag{})
