@@ -437,7 +437,7 @@ func (r *releaseRun) migrate(ctx context.Context) (string, error) {
 
 // migrationSpec reads where the migration task runs from the outputs.
 func migrationSpec(outputs Outputs, service string) (deploy.MigrationSpec, error) {
-	var spec deploy.MigrationSpec
+	spec := deploy.MigrationSpec{Service: service} // tags the task for the deploy role's IAM
 	var err error
 	get := func(dst *string, key string) {
 		if err == nil {
