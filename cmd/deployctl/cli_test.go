@@ -112,7 +112,7 @@ func TestExitCode(t *testing.T) {
 	t.Parallel()
 	interrupted, cancel := context.WithCancelCause(context.Background())
 	cancel(&interruptedError{sig: syscall.SIGTERM})
-	cancelled, cancel2 := context.WithCancel(context.Background())
+	canceled, cancel2 := context.WithCancel(context.Background())
 	cancel2()
 	tests := []struct {
 		name string
@@ -127,7 +127,7 @@ func TestExitCode(t *testing.T) {
 		{"any other error is 1", context.Background(), errors.New("aws unreachable"), exitFailed},
 		{"an error after a signal is 130", interrupted, context.Canceled, exitInterrupted},
 		{"a usage error after a signal is 130", interrupted, usageErrorf("bad flag"), exitInterrupted},
-		{"a cancellation without a signal is 1", cancelled, context.Canceled, exitFailed},
+		{"a cancellation without a signal is 1", canceled, context.Canceled, exitFailed},
 		{"success after a signal is 0", interrupted, nil, exitOK},
 	}
 	for _, tt := range tests {

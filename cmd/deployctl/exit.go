@@ -65,7 +65,7 @@ func (e *interruptedError) Error() string {
 
 // cancelOnSignal cancels the root context with an *interruptedError when
 // the first signal arrives on sigs; stop then restores the default
-// behaviour so that a second Ctrl-C ends the process at once.
+// behavior so that a second Ctrl-C ends the process at once.
 func cancelOnSignal(sigs <-chan os.Signal, cancel context.CancelCauseFunc, stop func()) {
 	sig, ok := <-sigs
 	if !ok {
@@ -76,7 +76,7 @@ func cancelOnSignal(sigs <-chan os.Signal, cancel context.CancelCauseFunc, stop 
 }
 
 // exitCode is the one place where an error becomes an exit code. ctx is
-// the root context: when a signal cancelled it, the command was
+// the root context: when a signal canceled it, the command was
 // interrupted, whatever error the cancellation caused.
 func exitCode(ctx context.Context, err error) int {
 	if err == nil {

@@ -318,7 +318,7 @@ func TestSmokeCommandInterrupted(t *testing.T) {
 		t.Errorf("stderr does not end with %q:\n%s", want, stderr)
 	}
 	if strings.Contains(stderr, "context canceled") {
-		t.Errorf("stderr speaks of a cancelled context:\n%s", stderr)
+		t.Errorf("stderr speaks of a canceled context:\n%s", stderr)
 	}
 	if !strings.Contains(stdout, "mcp/healthz") {
 		t.Errorf("the report of the interrupted run is not on stdout:\n%s", stdout)

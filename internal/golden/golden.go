@@ -68,7 +68,7 @@ func AssertFunc(t testing.TB, name string, got []byte, compare Compare) {
 	if !namePattern.MatchString(name) {
 		t.Fatalf("golden file %q: name it <name>.golden.<ext>, such as report.golden.md", name)
 	}
-	path := filepath.Join("testdata", name)
+	path := filepath.Clean(filepath.Join("testdata", name))
 	if Updating() {
 		if err := os.MkdirAll("testdata", 0o750); err != nil {
 			t.Fatal(err)

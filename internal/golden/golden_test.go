@@ -35,8 +35,10 @@ func (r *recorder) Fatal(args ...any) { r.Fatalf("%s", fmt.Sprint(args...)) }
 func assert(name, file string, got []byte, compare Compare) (r *recorder) {
 	r = &recorder{name: name}
 	defer func() {
-		if p := recover(); p != nil && p != errFatal {
-			panic(p)
+		if p := recover(); p != nil {
+			if err, ok := p.(error); !ok || !errors.Is(err, errFatal) {
+				panic(p)
+			}
 		}
 	}()
 	AssertFunc(r, file, got, compare)
