@@ -2,19 +2,16 @@ package smoke
 
 import (
 	"bytes"
-	"encoding/json"
 	"encoding/xml"
 	"errors"
-	"flag"
-	"os"
-	"path/filepath"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+	"github.com/experts/platform/internal/golden"
+)
 
 // sampleReport has a pass, a definitive failure, an exhausted retry and a
 // multi-line error with characters that Markdown, XML and JSON escape.
@@ -51,12 +48,12 @@ func TestReportWriters(t *testing.T) {
 		name   string
 		golden string
 		write  func(*Report, *bytes.Buffer) error
-		equal  func(t *testing.T, want, got []byte)
+		equal  golden.Compare
 	}{
-		{name: "writes the human summary", golden: "report.txt", write: func(r *Report, b *bytes.Buffer) error { return r.WriteText(b) }},
-		{name: "writes the Markdown job summary", golden: "report.md", write: func(r *Report, b *bytes.Buffer) error { return r.WriteMarkdown(b) }},
-		{name: "writes JUnit XML", golden: "report.xml", write: func(r *Report, b *bytes.Buffer) error { return r.WriteJUnit(b) }, equal: equalXML},
-		{name: "writes JSON", golden: "report.json", write: func(r *Report, b *bytes.Buffer) error { return r.WriteJSON(b) }, equal: equalJSON},
+		{name: "writes the human summary", golden: "report.golden.txt", write: func(r *Report, b *bytes.Buffer) error { return r.WriteText(b) }, equal: golden.Bytes},
+		{name: "writes the Markdown job summary", golden: "report.golden.md", write: func(r *Report, b *bytes.Buffer) error { return r.WriteMarkdown(b) }, equal: golden.Bytes},
+		{name: "writes JUnit XML", golden: "report.golden.xml", write: func(r *Report, b *bytes.Buffer) error { return r.WriteJUnit(b) }, equal: equalXML},
+		{name: "writes JSON", golden: "report.golden.json", write: func(r *Report, b *bytes.Buffer) error { return r.WriteJSON(b) }, equal: golden.JSON},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -64,53 +61,21 @@ func TestReportWriters(t *testing.T) {
 			if err := tt.write(sampleReport(), &b); err != nil {
 				t.Fatal(err)
 			}
-			path := filepath.Join("testdata", tt.golden)
-			if *update {
-				if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if tt.equal != nil {
-				tt.equal(t, want, b.Bytes())
-				return
-			}
-			if diff := cmp.Diff(string(want), b.String()); diff != "" {
-				t.Errorf("%s (-want +got):\n%s", tt.golden, diff)
-			}
+			golden.AssertFunc(t, tt.golden, b.Bytes(), tt.equal)
 		})
 	}
 }
 
-func equalJSON(t *testing.T, want, got []byte) {
-	t.Helper()
-	var w, g any
-	if err := json.Unmarshal(want, &w); err != nil {
-		t.Fatalf("golden JSON: %v", err)
-	}
-	if err := json.Unmarshal(got, &g); err != nil {
-		t.Fatalf("written JSON: %v\n%s", err, got)
-	}
-	if diff := cmp.Diff(w, g); diff != "" {
-		t.Errorf("JSON (-want +got):\n%s", diff)
-	}
-}
-
-func equalXML(t *testing.T, want, got []byte) {
-	t.Helper()
+// equalXML compares two JUnit documents as values.
+func equalXML(want, got []byte) (string, error) {
 	var w, g junitTestsuites
 	if err := xml.Unmarshal(want, &w); err != nil {
-		t.Fatalf("golden XML: %v", err)
+		return "", fmt.Errorf("golden XML: %w", err)
 	}
 	if err := xml.Unmarshal(got, &g); err != nil {
-		t.Fatalf("written XML: %v\n%s", err, got)
+		return "", fmt.Errorf("written XML: %w\n%s", err, got)
 	}
-	if diff := cmp.Diff(w, g); diff != "" {
-		t.Errorf("JUnit (-want +got):\n%s", diff)
-	}
+	return cmp.Diff(w, g), nil
 }
 
 func TestReportVerdict(t *testing.T) {

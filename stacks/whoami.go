@@ -8,7 +8,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"github.com/aws/smithy-go"
+
+	"github.com/experts/platform/internal/awsauth"
 )
 
 // CallerIdentityAPI is the part of the STS client that Whoami needs.
@@ -30,9 +31,9 @@ var (
 	ErrAccountMismatch = errors.New("credentials are for another account")
 	// ErrCredentialsExpired: AWS refused the credentials because their
 	// session ended.
-	ErrCredentialsExpired = errors.New("aws credentials expired")
+	ErrCredentialsExpired = awsauth.ErrCredentialsExpired
 	// ErrCredentialsRejected: AWS does not know the credentials at all.
-	ErrCredentialsRejected = errors.New("aws credentials rejected")
+	ErrCredentialsRejected = awsauth.ErrCredentialsRejected
 )
 
 // AccountMismatchError says which account the credentials are for, which
@@ -54,30 +55,7 @@ func (e *AccountMismatchError) Is(target error) bool { return target == ErrAccou
 
 // CredentialsError reports that AWS refused the credentials, and says what
 // to check.
-type CredentialsError struct {
-	Code    string // the AWS error code, such as ExpiredToken
-	Expired bool
-	Err     error
-}
-
-func (e *CredentialsError) Error() string {
-	if e.Expired {
-		return fmt.Sprintf("AWS credentials expired (%s): the role session ended before this step; "+
-			"request new credentials (re-run configure-aws-credentials in this job, or aws sso login locally) and check that "+
-			"role-duration-seconds covers the whole job (at most the role's MaxSessionDuration)", e.Code)
-	}
-	return fmt.Sprintf("AWS rejected the credentials (%s): check that configure-aws-credentials ran in this job with "+
-		"id-token: write, or, locally, AWS_PROFILE and the AWS_ACCESS_KEY_ID/AWS_SESSION_TOKEN variables", e.Code)
-}
-
-// Unwrap lets errors.Is match ErrCredentialsExpired or
-// ErrCredentialsRejected, and the SDK's error.
-func (e *CredentialsError) Unwrap() []error {
-	if e.Expired {
-		return []error{ErrCredentialsExpired, e.Err}
-	}
-	return []error{ErrCredentialsRejected, e.Err}
-}
+type CredentialsError = awsauth.CredentialsError
 
 var whoamiAccountPattern = regexp.MustCompile(`^[0-9]{12}$`)
 
@@ -114,14 +92,8 @@ func Whoami(ctx context.Context, api CallerIdentityAPI, expectAccount string) (C
 
 // callerIdentityError classifies a failed GetCallerIdentity.
 func callerIdentityError(err error) error {
-	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) {
-		switch code := apiErr.ErrorCode(); code {
-		case "ExpiredToken", "ExpiredTokenException":
-			return &CredentialsError{Code: code, Expired: true, Err: err}
-		case "InvalidClientTokenId", "UnrecognizedClientException", "SignatureDoesNotMatch", "InvalidToken":
-			return &CredentialsError{Code: code, Err: err}
-		}
+	if ce := awsauth.Classify("get caller identity", err); ce != nil {
+		return ce
 	}
 	return fmt.Errorf("get caller identity (are AWS credentials and a region configured?): %w", err)
 }

@@ -1,7 +1,3 @@
-// Command deployctl is the one CLI that release workflows and engineers run:
-// offline previews, smoke checks, migrations, frontend publishes and releases
-// of the experts platform. Each subcommand is a thin layer of flags over the
-// infra, stacks and smoke packages.
 package main
 
 import (
@@ -12,8 +8,13 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], &streams{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv})
-	stop()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go cancelOnSignal(sigs, cancel, func() { signal.Reset(os.Interrupt, syscall.SIGTERM) })
+
+	f := newFactory(os.Stdout, os.Stderr, os.Getenv, currentVersion())
+	code := run(ctx, f, os.Args[1:])
+	cancel(nil)
 	os.Exit(code)
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -92,26 +92,28 @@ type migrateRun struct {
 func runMigrateCommand(t *testing.T, args []string, fakeECS *deploytest.ECS, fakeLogs *deploytest.Logs, outputs stacks.Outputs) migrateRun {
 	t.Helper()
 	var got migrateRun
-	readOutputs, loadClients := migrateReadOutputs, migrateLoadClients
-	t.Cleanup(func() { migrateReadOutputs, migrateLoadClients = readOutputs, loadClients })
-	migrateReadOutputs = func(_ context.Context, dir, stack string) (stacks.Outputs, error) {
+	c := newTestCLI(t)
+	var mu sync.Mutex
+	c.F.ReadOutputs = func(_ context.Context, dir, stack string) (stacks.Outputs, error) {
+		mu.Lock()
+		defer mu.Unlock()
 		got.readStack = append(got.readStack, dir+" "+stack)
 		return outputs, nil
 	}
-	migrateLoadClients = func(_ context.Context, region string) (deploy.Clients, error) {
+	c.F.DeployClients = func(_ context.Context, region string) (deploy.Clients, error) {
+		mu.Lock()
+		defer mu.Unlock()
 		got.region = region
 		return deploy.Clients{ECS: fakeECS, Logs: fakeLogs}, nil
 	}
 	tmp := t.TempDir()
 	got.artifacts = filepath.Join(tmp, "artifacts")
 	summary := filepath.Join(tmp, "summary.md")
-	env := map[string]string{"GITHUB_STEP_SUMMARY": summary, "GITHUB_RUN_ID": "4242"}
-	var stdout, stderr bytes.Buffer
-	s := &streams{stdout: &stdout, stderr: &stderr, getenv: func(k string) string { return env[k] }}
+	c.Env = map[string]string{"GITHUB_STEP_SUMMARY": summary, "GITHUB_RUN_ID": "4242"}
 
-	got.code = run(t.Context(), append(append([]string{"migrate"}, args...), "--artifacts", got.artifacts), s)
+	got.code = c.run(t.Context(), append(append([]string{"migrate"}, args...), "--artifacts", got.artifacts)...)
 
-	got.stdout, got.stderr = stdout.String(), stderr.String()
+	got.stdout, got.stderr = c.Stdout(), c.Stderr()
 	for _, in := range fakeECS.Calls("RunTask") {
 		got.runTask = append(got.runTask, in.(*ecs.RunTaskInput))
 	}
@@ -136,6 +138,7 @@ func runTaskWhere(in *ecs.RunTaskInput) []string {
 }
 
 func TestMigrate(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name          string
 		args          []string
@@ -152,10 +155,10 @@ func TestMigrate(t *testing.T) {
 	}{
 		{
 			name:          "reads the stack outputs and succeeds when the migration exits 0",
-			args:          []string{"--stack", "dev", "--dir", "/repo"},
+			args:          []string{"--stack", "dev", "--dir", repoRoot},
 			outputs:       migrateTestOutputs(),
 			wantCode:      exitOK,
-			wantReadStack: []string{"/repo dev"},
+			wantReadStack: []string{repoRoot + " dev"},
 			wantRegion:    "eu-west-1",
 			wantWhere: []string{"cluster=experts-dev", "taskDefinition=" + migrateTestTD, "subnets=subnet-a,subnet-b",
 				"securityGroups=sg-tasks", "startedBy=deployctl/migrate/run-4242"},
@@ -165,10 +168,10 @@ func TestMigrate(t *testing.T) {
 		},
 		{
 			name:          "lets flags win over stack outputs",
-			args:          []string{"--stack", "dev", "--cluster", "experts-other", "--subnets", "subnet-x, subnet-y", "--release", "api-v1.4.0"},
+			args:          []string{"--stack", "dev", "--cluster", "experts-other", "--subnets", "subnet-x, subnet-y", "--release", "api-v1.4.0", "--dir", repoRoot},
 			outputs:       migrateTestOutputs(),
 			wantCode:      exitOK,
-			wantReadStack: []string{". dev"},
+			wantReadStack: []string{repoRoot + " dev"},
 			wantRegion:    "eu-west-1",
 			wantWhere: []string{"cluster=experts-other", "taskDefinition=" + migrateTestTD, "subnets=subnet-x,subnet-y",
 				"securityGroups=sg-tasks", "startedBy=deployctl/migrate/api-v1-4-0"},
@@ -189,11 +192,11 @@ func TestMigrate(t *testing.T) {
 		},
 		{
 			name:          "exits 1 with the reason, the summary and a bundle when the migration exits 1",
-			args:          []string{"--stack", "dev"},
+			args:          []string{"--stack", "dev", "--dir", repoRoot},
 			exitCode:      1,
 			outputs:       migrateTestOutputs(),
 			wantCode:      exitFailed,
-			wantReadStack: []string{". dev"},
+			wantReadStack: []string{repoRoot + " dev"},
 			wantRegion:    "eu-west-1",
 			wantWhere: []string{"cluster=experts-dev", "taskDefinition=" + migrateTestTD, "subnets=subnet-a,subnet-b",
 				"securityGroups=sg-tasks", "startedBy=deployctl/migrate/run-4242"},
@@ -210,14 +213,14 @@ func TestMigrate(t *testing.T) {
 		},
 		{
 			name: "exits 2 when a stack output is missing",
-			args: []string{"--stack", "dev"},
+			args: []string{"--stack", "dev", "--dir", repoRoot},
 			outputs: func() stacks.Outputs {
 				o := migrateTestOutputs()
 				delete(o, stacks.ServiceOutput("api", stacks.SuffixMigrationContainerName))
 				return o
 			}(),
 			wantCode:      exitUsage,
-			wantReadStack: []string{". dev"},
+			wantReadStack: []string{repoRoot + " dev"},
 			wantStderr:    []string{`stack dev: stack output "apiMigrationContainerName" is missing`, "(or give the flag)"},
 		},
 		{
@@ -229,6 +232,7 @@ func TestMigrate(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			fakeECS, fakeLogs := migrateFakes(tc.exitCode)
 
 			got := runMigrateCommand(t, tc.args, fakeECS, fakeLogs, tc.outputs)
@@ -284,9 +288,10 @@ func TestMigrate(t *testing.T) {
 }
 
 func TestMigratePrintsJSON(t *testing.T) {
+	t.Parallel()
 	fakeECS, fakeLogs := migrateFakes(0)
 
-	got := runMigrateCommand(t, []string{"--stack", "dev", "--json"}, fakeECS, fakeLogs, migrateTestOutputs())
+	got := runMigrateCommand(t, []string{"--stack", "dev", "--dir", repoRoot, "--json"}, fakeECS, fakeLogs, migrateTestOutputs())
 
 	if got.code != exitOK {
 		t.Fatalf("exit code = %d, want 0; stderr:\n%s", got.code, got.stderr)
@@ -309,18 +314,16 @@ func TestMigratePrintsJSON(t *testing.T) {
 }
 
 func TestMigrateHelpDocumentsEveryFlag(t *testing.T) {
-	var stdout, stderr bytes.Buffer
-	s := &streams{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
-
-	code := run(t.Context(), []string{"migrate", "--help"}, s)
+	t.Parallel()
+	code, help, _ := runCLI(t, "migrate", "--help")
 
 	if code != exitOK {
 		t.Errorf("exit code = %d, want 0", code)
 	}
-	for _, flag := range []string{"-stack", "-service", "-dir", "-cluster", "-task-definition", "-subnets", "-security-groups",
-		"-container", "-release", "-deadline", "-artifacts", "-json", "Exit status: 0", "AWS_ENDPOINT_URL"} {
-		if !strings.Contains(stderr.String(), flag) {
-			t.Errorf("help does not mention %q:\n%s", flag, stderr.String())
+	for _, flag := range []string{"--stack", "--service", "--dir", "--cluster", "--task-definition", "--subnets", "--security-groups",
+		"--container", "--release", "--deadline", "--artifacts", "--json", "Exit status: 0", "AWS_ENDPOINT_URL"} {
+		if !strings.Contains(help, flag) {
+			t.Errorf("help does not mention %q:\n%s", flag, help)
 		}
 	}
 }

@@ -2,25 +2,34 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 
+	"github.com/spf13/cobra"
+
+	"github.com/experts/platform/internal/cliout"
 	"github.com/experts/platform/stacks"
 )
 
-func init() {
-	register(command{
-		name:    "preview",
-		summary: "show what a stack would deploy, with policy verdicts (--offline needs no AWS)",
-		run:     runPreview,
-	})
+type previewOptions struct {
+	Stdout      io.Writer
+	Stderr      io.Writer
+	PreviewLive func(ctx context.Context, dir, stack string, opts stacks.LivePreviewOptions) (map[string]int, error)
+
+	Stack           string
+	Offline         bool
+	JSON            bool
+	Dir             string
+	ExpectNoChanges bool
 }
 
-func runPreview(ctx context.Context, s *streams, args []string) error {
-	fs := newFlagSet(s, "preview", `preview --stack NAME [--offline] [--json] [--dir DIR] [--expect-no-changes]
-
-Offline (--offline): runs the program in-process with the configuration of
+func newCmdPreview(f *factory, runF func(context.Context, *previewOptions) error) *cobra.Command {
+	opts := &previewOptions{Stdout: f.Stdout, Stderr: f.Stderr, PreviewLive: f.PreviewLive}
+	cmd := &cobra.Command{
+		Use:   "preview --stack NAME [--offline] [--json] [--dir DIR] [--expect-no-changes]",
+		Short: "show what a stack would deploy, with policy verdicts (--offline needs no AWS)",
+		Long: `Offline (--offline): runs the program in-process with the configuration of
 Pulumi.NAME.yaml under deterministic AWS mocks (no credentials, no provider
 plugins, no network) and prints every resource with the inputs a reviewer
 cares about, the stack outputs and the policy verdicts. Secure config values
@@ -31,37 +40,58 @@ Live (without --offline): runs pulumi preview of the existing stack through
 the Automation API; needs the Pulumi CLI, the stack's backend and AWS
 credentials.
 
-Exit status: 0 clean, 1 a mandatory policy violation (offline) or changes
-found with --expect-no-changes (live), 2 usage or configuration error.`)
-	stack := fs.String("stack", "", "stack to preview, such as dev or prod (reads Pulumi.<stack>.yaml)")
-	offline := fs.Bool("offline", false, "run under deterministic AWS mocks instead of against AWS")
-	asJSON := fs.Bool("json", false, "offline: print the plan as one JSON document on stdout")
-	dir := fs.String("dir", ".", "directory that holds Pulumi.yaml and the stack files")
-	expectNoChanges := fs.Bool("expect-no-changes", false, "live: fail when the preview plans any change (drift detection)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+` + exitStatusHelp("clean",
+			"a mandatory policy violation (offline), changes found with --expect-no-changes or a failed preview (live)",
+			"usage or configuration error: bad flags or config, unknown stack, no Pulumi CLI, no project in --dir"),
+		Args: noArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if err := opts.validate(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(c.Context(), opts)
+			}
+			return opts.run(c.Context())
+		},
 	}
-	if *stack == "" {
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Stack, "stack", "", "stack to preview, such as dev or prod (reads Pulumi.<stack>.yaml)")
+	fl.BoolVar(&opts.Offline, "offline", false, "run under deterministic AWS mocks instead of against AWS")
+	fl.BoolVar(&opts.JSON, "json", false, "offline: print the plan as one JSON document on stdout")
+	fl.StringVar(&opts.Dir, "dir", ".", "Pulumi project directory: holds Pulumi.yaml and the stack files")
+	fl.BoolVar(&opts.ExpectNoChanges, "expect-no-changes", false, "live: fail when the preview plans any change (drift detection)")
+	return cmd
+}
+
+func (o *previewOptions) validate() error {
+	if o.Stack == "" {
 		return usageErrorf("--stack is required (for example --stack dev)")
 	}
-	if !*offline {
-		if *asJSON {
-			return usageErrorf("--json is only available with --offline")
-		}
-		changes, err := stacks.PreviewLive(ctx, *dir, *stack, stacks.LivePreviewOptions{
-			Progress: s.stderr, ExpectNoChanges: *expectNoChanges,
-		})
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(s.stdout, "preview of %s: %s\n", *stack, stacks.FormatChanges(changes))
+	if err := checkStackName("--stack", o.Stack); err != nil {
 		return err
 	}
-	if *expectNoChanges {
+	if o.Offline && o.ExpectNoChanges {
 		return usageErrorf("--expect-no-changes compares with the deployed stack: run it without --offline")
 	}
+	if !o.Offline && o.JSON {
+		return usageErrorf("--json is only available with --offline")
+	}
+	return checkProjectDir("--dir", o.Dir)
+}
 
-	plan, err := stacks.PreviewOffline(ctx, *dir, *stack)
+func (o *previewOptions) run(ctx context.Context) error {
+	if !o.Offline {
+		changes, err := o.PreviewLive(ctx, o.Dir, o.Stack, stacks.LivePreviewOptions{
+			Progress: o.Stderr, ExpectNoChanges: o.ExpectNoChanges,
+		})
+		if err != nil {
+			return automationError(err, o.Stack, o.Dir)
+		}
+		_, err = fmt.Fprintf(o.Stdout, "preview of %s: %s\n", o.Stack, stacks.FormatChanges(changes))
+		return err
+	}
+
+	plan, err := stacks.PreviewOffline(ctx, o.Dir, o.Stack)
 	if err != nil {
 		var cerr *stacks.ConfigError
 		if errors.As(err, &cerr) {
@@ -69,18 +99,15 @@ found with --expect-no-changes (live), 2 usage or configuration error.`)
 		}
 		return err
 	}
-	if *asJSON {
-		enc := json.NewEncoder(s.stdout)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(plan); err != nil {
-			return fmt.Errorf("write plan: %w", err)
+	if o.JSON {
+		if err := cliout.WriteJSON(o.Stdout, plan); err != nil {
+			return err
 		}
-	} else if err := plan.WriteText(s.stdout); err != nil {
+	} else if err := plan.WriteText(o.Stdout); err != nil {
 		return fmt.Errorf("write plan: %w", err)
 	}
 	if m := plan.Mandatory(); len(m) > 0 {
-		return failedf("%d mandatory policy violation(s) in stack %s (first: %s: %s)", len(m), *stack, m[0].Policy, m[0].Message)
+		return failedf("%d mandatory policy violation(s) in stack %s (first: %s: %s)", len(m), o.Stack, m[0].Policy, m[0].Message)
 	}
 	return nil
 }

@@ -1,16 +1,18 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-const repoRoot = "../.."
+	"github.com/experts/platform/stacks"
+)
 
 // stackDir returns a directory with the repository's Pulumi.yaml and its
 // dev stack file after edit changed it.
@@ -33,14 +35,8 @@ func stackDir(t *testing.T, edit func(string) string) string {
 	return dir
 }
 
-func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	var out, errOut bytes.Buffer
-	code = run(context.Background(), args, &streams{stdout: &out, stderr: &errOut, getenv: func(string) string { return "" }})
-	return code, out.String(), errOut.String()
-}
-
 func TestPreviewExitCodes(t *testing.T) {
+	t.Parallel()
 	keep := func(s string) string { return s }
 	tests := []struct {
 		name       string
@@ -95,11 +91,40 @@ func TestPreviewExitCodes(t *testing.T) {
 			name:       "an unknown flag exits 2",
 			args:       func(*testing.T) []string { return []string{"preview", "--stack", "dev", "--ofline"} },
 			wantCode:   2,
-			wantStderr: "flag provided but not defined: -ofline",
+			wantStderr: "deployctl preview: unknown flag: --ofline\nsee 'deployctl preview --help'\n",
+		},
+		{
+			name: "a stack name Pulumi refuses exits 2",
+			args: func(*testing.T) []string {
+				return []string{"preview", "--stack", "../dev", "--offline", "--dir", repoRoot}
+			},
+			wantCode:   2,
+			wantStderr: `--stack "../dev" is not a stack name`,
+		},
+		{
+			name: "a missing project directory exits 2",
+			args: func(t *testing.T) []string {
+				return []string{"preview", "--stack", "dev", "--offline", "--dir", filepath.Join(t.TempDir(), "nope")}
+			},
+			wantCode:   2,
+			wantStderr: "does not exist: give the directory that holds Pulumi.yaml",
+		},
+		{
+			name:       "a directory without Pulumi.yaml exits 2",
+			args:       func(t *testing.T) []string { return []string{"preview", "--stack", "dev", "--dir", t.TempDir()} },
+			wantCode:   2,
+			wantStderr: "holds no Pulumi.yaml",
+		},
+		{
+			name:       "--json without --offline exits 2",
+			args:       func(*testing.T) []string { return []string{"preview", "--stack", "dev", "--json", "--dir", repoRoot} },
+			wantCode:   2,
+			wantStderr: "--json is only available with --offline",
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			code, _, stderr := runCLI(t, tt.args(t)...)
 			if code != tt.wantCode {
 				t.Errorf("exit code = %d, want %d; stderr:\n%s", code, tt.wantCode, stderr)
@@ -112,8 +137,10 @@ func TestPreviewExitCodes(t *testing.T) {
 }
 
 func TestPreviewJSONShape(t *testing.T) {
+	t.Parallel()
 	for _, stack := range []string{"dev", "prod"} {
 		t.Run(stack, func(t *testing.T) {
+			t.Parallel()
 			code, stdout, stderr := runCLI(t, "preview", "--stack", stack, "--offline", "--json", "--dir", repoRoot)
 			if code != 0 {
 				t.Fatalf("exit code %d: %s", code, stderr)
@@ -170,6 +197,7 @@ func TestPreviewJSONShape(t *testing.T) {
 }
 
 func TestPreviewTextShowsTheVerdict(t *testing.T) {
+	t.Parallel()
 	code, stdout, stderr := runCLI(t, "preview", "--stack", "prod", "--offline", "--dir", repoRoot)
 	if code != 0 {
 		t.Fatalf("exit code %d: %s", code, stderr)
@@ -178,5 +206,71 @@ func TestPreviewTextShowsTheVerdict(t *testing.T) {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("output lacks %q", want)
 		}
+	}
+}
+
+func TestPreviewLive(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		args       []string
+		changes    map[string]int
+		err        error
+		wantCode   int
+		wantStdout string
+		wantStderr string
+		wantOpts   stacks.LivePreviewOptions
+	}{
+		{
+			name:       "prints the planned changes and exits 0",
+			args:       []string{"--expect-no-changes"},
+			changes:    map[string]int{"same": 40, "update": 1},
+			wantCode:   0,
+			wantStdout: "preview of dev: 40 same, 1 update\n",
+			wantOpts:   stacks.LivePreviewOptions{ExpectNoChanges: true},
+		},
+		{
+			name:       "exits 2 and says what to install without the Pulumi CLI",
+			err:        fmt.Errorf("select stack dev: failed to run `pulumi version`: %w", &exec.Error{Name: "pulumi", Err: exec.ErrNotFound}),
+			wantCode:   2,
+			wantStderr: "deployctl preview: the Pulumi CLI is not installed (no pulumi on PATH): install it",
+		},
+		{
+			name:       "exits 1 when the preview fails",
+			err:        errors.New("preview stack dev: exit status 255"),
+			wantCode:   1,
+			wantStderr: "deployctl preview: preview stack dev: exit status 255\n",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := newTestCLI(t)
+			var gotDir, gotStack string
+			var gotOpts stacks.LivePreviewOptions
+			c.F.PreviewLive = func(_ context.Context, dir, stack string, opts stacks.LivePreviewOptions) (map[string]int, error) {
+				gotDir, gotStack, gotOpts = dir, stack, opts
+				return tt.changes, tt.err
+			}
+			code := c.run(t.Context(), append([]string{"preview", "--stack", "dev", "--dir", repoRoot}, tt.args...)...)
+			if code != tt.wantCode {
+				t.Errorf("exit code = %d, want %d; stderr:\n%s", code, tt.wantCode, c.Stderr())
+			}
+			if gotDir != repoRoot || gotStack != "dev" {
+				t.Errorf("previewed %q in %q, want dev in %q", gotStack, gotDir, repoRoot)
+			}
+			if gotOpts.Progress == nil {
+				t.Error("the engine's progress goes nowhere")
+			}
+			if gotOpts.ExpectNoChanges != tt.wantOpts.ExpectNoChanges {
+				t.Errorf("ExpectNoChanges = %v, want %v", gotOpts.ExpectNoChanges, tt.wantOpts.ExpectNoChanges)
+			}
+			if c.Stdout() != tt.wantStdout {
+				t.Errorf("stdout = %q, want %q", c.Stdout(), tt.wantStdout)
+			}
+			if !strings.Contains(c.Stderr(), tt.wantStderr) {
+				t.Errorf("stderr does not contain %q:\n%s", tt.wantStderr, c.Stderr())
+			}
+		})
 	}
 }

@@ -2,29 +2,21 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
+	"github.com/experts/platform/internal/cliout"
 	"github.com/experts/platform/stacks"
 	"github.com/experts/platform/stacks/publish"
 )
-
-func init() {
-	register(command{
-		name:    "publish-frontend",
-		summary: "upload a built frontend to the site bucket (changed files, assets before HTML) and invalidate",
-		run:     runPublishFrontend,
-	})
-}
-
-// publishReadOutputs reads a stack's outputs; tests replace it.
-var publishReadOutputs = stacks.ReadOutputs
 
 // publishEnvPathStyle is the variable that turns on S3 path-style addressing.
 // aws-sdk-go-v2 has no standard one (the AWS CLI has addressing_style in
@@ -51,10 +43,41 @@ func (c *publishCacheRules) Set(s string) error {
 	return nil
 }
 
-func runPublishFrontend(ctx context.Context, s *streams, args []string) error {
-	fs := newFlagSet(s, "publish-frontend", `publish-frontend --dir DIST (--stack NAME | --bucket BUCKET --distribution-id ID) [flags]
+func (c *publishCacheRules) Type() string { return "rule" }
 
-Publishes a built frontend (the output of npm run build) to the site's
+type publishOptions struct {
+	Stdout      io.Writer
+	Logger      *slog.Logger
+	Getenv      func(string) string
+	ReadOutputs func(ctx context.Context, dir, stack string) (stacks.Outputs, error)
+	SiteClients func(ctx context.Context, opts publish.ClientOptions) (*publish.Clients, error)
+
+	Dist         string
+	Stack        string
+	Dir          string
+	Bucket       string
+	Distribution string
+	Retain       int
+	Concurrency  int
+	CacheRules   publishCacheRules
+	Fingerprint  string
+	DryRun       bool
+	JSON         bool
+	Deadline     time.Duration
+
+	rules     publish.RuleSet // from CacheRules and Fingerprint, by validate
+	pathStyle bool            // from AWS_S3_USE_PATH_STYLE, by validate
+}
+
+func newCmdPublishFrontend(f *factory, runF func(context.Context, *publishOptions) error) *cobra.Command {
+	opts := &publishOptions{
+		Stdout: f.Stdout, Logger: f.logger(), Getenv: f.Getenv,
+		ReadOutputs: f.ReadOutputs, SiteClients: f.SiteClients,
+	}
+	cmd := &cobra.Command{
+		Use:   "publish-frontend --dist DIST (--stack NAME | --bucket BUCKET --distribution-id ID) [flags]",
+		Short: "upload a built frontend to the site bucket (changed files, assets before HTML) and invalidate",
+		Long: `Publishes a built frontend (the output of npm run build) to the site's
 private S3 bucket and CloudFront distribution, so that no visitor is served
 a broken page:
 
@@ -89,7 +112,7 @@ pattern.
 
 Bucket and distribution: from the outputs siteBucketName and
 siteDistributionId of --stack (read through the Pulumi Automation API from
---project-dir), or from --bucket and --distribution-id, which win.
+the project in --dir), or from --bucket and --distribution-id, which win.
 
 AWS: credentials, region and endpoints come from the SDK's standard chain:
 AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL_CLOUDFRONT,
@@ -103,63 +126,88 @@ with --dry-run the plan (upload, skip, delete, invalidate and keep lines);
 --json prints either as one JSON document. A failed publish also lists the
 files that were and were not uploaded.
 
-Exit status: 0 published (or planned), 1 the publish failed (the message says
-how far it got), 2 usage, configuration or dist directory error (nothing was
-changed).`)
-	dir := fs.String("dir", "", "the built frontend to publish (required), such as frontend/dist")
-	stack := fs.String("stack", "", "read the bucket and distribution from this stack's outputs, such as dev or prod")
-	projectDir := fs.String("project-dir", ".", "with --stack: directory that holds Pulumi.yaml and the stack files")
-	bucket := fs.String("bucket", "", "site bucket name (wins over the stack output)")
-	distribution := fs.String("distribution-id", "", "CloudFront distribution id (wins over the stack output)")
-	retain := fs.Int("retain", publish.DefaultRetain, "how many previous releases keep their files, for visitors still on an old page")
-	concurrency := fs.Int("concurrency", publish.DefaultConcurrency, "uploads (and file hashes) at a time")
-	var rules publishCacheRules
-	fs.Var(&rules, "cache-control", "`PATTERN=VALUE`: Cache-Control for files whose base name (or, with a /, whole key) matches the glob; repeatable, tried in order before the defaults")
-	fingerprint := fs.String("fingerprint", "", "regular expression `RE` that recognizes fingerprinted base names, replacing the default; a first capture group must hold a letter and a digit")
-	dryRun := fs.Bool("dry-run", false, "print the plan and change nothing (reads the bucket)")
-	asJSON := fs.Bool("json", false, "print the summary, or the plan, as one JSON document on stdout")
-	deadline := fs.Duration("deadline", 15*time.Minute, "time limit for the whole command, the invalidation wait included")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+` + exitStatusHelp("published (or planned)",
+			"the publish failed (the message says how far it got)",
+			"usage, configuration or dist directory error (nothing was changed)"),
+		Args: noArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if err := opts.validate(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(c.Context(), opts)
+			}
+			return opts.run(c.Context())
+		},
 	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Dist, "dist", "", "the built frontend to publish (required), such as frontend/dist")
+	fl.StringVar(&opts.Stack, "stack", "", "read the bucket and distribution from this stack's outputs, such as dev or prod")
+	fl.StringVar(&opts.Dir, "dir", ".", "with --stack: Pulumi project directory, which holds Pulumi.yaml and the stack files")
+	fl.StringVar(&opts.Bucket, "bucket", "", "site bucket name (wins over the stack output)")
+	fl.StringVar(&opts.Distribution, "distribution-id", "", "CloudFront distribution id (wins over the stack output)")
+	fl.IntVar(&opts.Retain, "retain", publish.DefaultRetain, "how many previous releases keep their files, for visitors still on an old page")
+	fl.IntVar(&opts.Concurrency, "concurrency", publish.DefaultConcurrency, "uploads (and file hashes) at a time")
+	fl.Var(&opts.CacheRules, "cache-control", "`PATTERN=VALUE`: Cache-Control for files whose base name (or, with a /, whole key) matches the glob; repeatable, tried in order before the defaults")
+	fl.StringVar(&opts.Fingerprint, "fingerprint", "", "regular expression `RE` that recognizes fingerprinted base names, replacing the default; a first capture group must hold a letter and a digit")
+	fl.BoolVar(&opts.DryRun, "dry-run", false, "print the plan and change nothing (reads the bucket)")
+	fl.BoolVar(&opts.JSON, "json", false, "print the summary, or the plan, as one JSON document on stdout")
+	fl.DurationVar(&opts.Deadline, "deadline", 15*time.Minute, "time limit for the whole command, the invalidation wait included")
+	return cmd
+}
 
+func (o *publishOptions) validate() error {
 	switch {
-	case *dir == "":
-		return usageErrorf("--dir is required (the build output, such as frontend/dist)")
-	case *stack == "" && (*bucket == "" || *distribution == ""):
+	case o.Dist == "":
+		return usageErrorf("--dist is required (the build output, such as frontend/dist)")
+	case o.Stack == "" && (o.Bucket == "" || o.Distribution == ""):
 		return usageErrorf("give --stack NAME, or both --bucket and --distribution-id")
-	case *retain < 0:
-		return usageErrorf("--retain is %d, want 0 or more", *retain)
-	case *concurrency < 1:
-		return usageErrorf("--concurrency is %d, want 1 or more", *concurrency)
-	case *deadline <= 0:
-		return usageErrorf("--deadline is %s, want a positive duration such as 15m", *deadline)
+	case o.Retain < 0:
+		return usageErrorf("--retain is %d, want 0 or more", o.Retain)
+	case o.Concurrency < 1:
+		return usageErrorf("--concurrency is %d, want 1 or more", o.Concurrency)
+	case o.Deadline <= 0:
+		return usageErrorf("--deadline is %s, want a positive duration such as 15m", o.Deadline)
 	}
-	ruleSet := publish.RuleSet{Rules: rules}
-	if *fingerprint != "" {
-		re, err := regexp.Compile(*fingerprint)
+	o.rules = publish.RuleSet{Rules: o.CacheRules}
+	if o.Fingerprint != "" {
+		re, err := regexp.Compile(o.Fingerprint)
 		if err != nil {
 			return usageErrorf("--fingerprint: %w", err)
 		}
-		ruleSet.Fingerprint = re
+		o.rules.Fingerprint = re
 	}
-	pathStyle := false
-	if v := s.getenv(publishEnvPathStyle); v != "" {
+	if v := o.Getenv(publishEnvPathStyle); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
 			return usageErrorf("%s=%q: want true or false", publishEnvPathStyle, v)
 		}
-		pathStyle = b
+		o.pathStyle = b
 	}
+	if o.needsStack() {
+		if err := checkStackName("--stack", o.Stack); err != nil {
+			return err
+		}
+		return checkProjectDir("--dir", o.Dir)
+	}
+	return nil
+}
 
-	ctx, cancel := context.WithTimeout(ctx, *deadline)
+// needsStack tells whether the stack's outputs are read: the flags leave
+// the bucket or the distribution out.
+func (o *publishOptions) needsStack() bool {
+	return o.Stack != "" && (o.Bucket == "" || o.Distribution == "")
+}
+
+func (o *publishOptions) run(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, o.Deadline)
 	defer cancel()
 
-	target, err := publishResolveSite(ctx, *projectDir, *stack, *bucket, *distribution)
+	target, err := o.resolveSite(ctx)
 	if err != nil {
 		return err
 	}
-	clients, err := publish.LoadClients(ctx, publish.ClientOptions{PathStyle: pathStyle, Connections: *concurrency})
+	clients, err := o.SiteClients(ctx, publish.ClientOptions{PathStyle: o.pathStyle, Connections: o.Concurrency})
 	if err != nil {
 		return usageError(err)
 	}
@@ -168,22 +216,22 @@ changed).`)
 		CloudFront:     clients.CloudFront,
 		Bucket:         target.bucket,
 		DistributionID: target.distribution,
-		Dir:            *dir,
-		Rules:          ruleSet,
-		Retain:         *retain,
-		Concurrency:    *concurrency,
-		Log:            s.logger(),
+		Dir:            o.Dist,
+		Rules:          o.rules,
+		Retain:         o.Retain,
+		Concurrency:    o.Concurrency,
+		Log:            o.Logger,
 	}
 
-	if *dryRun {
+	if o.DryRun {
 		plan, err := p.Plan(ctx)
 		if err != nil {
 			return publishError(err)
 		}
-		if *asJSON {
-			return publishWriteJSON(s.stdout, plan)
+		if o.JSON {
+			return cliout.WriteJSON(o.Stdout, plan)
 		}
-		return plan.WriteText(s.stdout)
+		return plan.WriteText(o.Stdout)
 	}
 
 	res, err := p.Publish(ctx)
@@ -194,16 +242,18 @@ changed).`)
 	if err != nil {
 		out.Error = err.Error()
 	}
-	if *asJSON {
-		if werr := publishWriteJSON(s.stdout, out); werr != nil {
+	if o.JSON {
+		if werr := cliout.WriteJSON(o.Stdout, out); werr != nil {
 			return errors.Join(err, werr)
 		}
 	} else {
-		if werr := res.WriteText(s.stdout, err != nil); werr != nil {
+		if werr := res.WriteText(o.Stdout, err != nil); werr != nil {
 			return errors.Join(err, werr)
 		}
 		if err == nil && target.url != "" {
-			fmt.Fprintf(s.stdout, "site: %s\n", target.url)
+			if _, werr := fmt.Fprintf(o.Stdout, "site: %s\n", target.url); werr != nil {
+				return fmt.Errorf("write result: %w", werr)
+			}
 		}
 	}
 	if err != nil {
@@ -223,16 +273,16 @@ type publishSite struct {
 	bucket, distribution, url string
 }
 
-// publishResolveSite takes the bucket and distribution from the flags, and what
+// resolveSite takes the bucket and distribution from the flags, and what
 // they leave out from the stack's outputs.
-func publishResolveSite(ctx context.Context, projectDir, stack, bucket, distribution string) (publishSite, error) {
-	t := publishSite{bucket: bucket, distribution: distribution}
-	if stack == "" || (bucket != "" && distribution != "") {
+func (o *publishOptions) resolveSite(ctx context.Context) (publishSite, error) {
+	t := publishSite{bucket: o.Bucket, distribution: o.Distribution}
+	if !o.needsStack() {
 		return t, nil
 	}
-	outs, err := publishReadOutputs(ctx, projectDir, stack)
+	outs, err := o.ReadOutputs(ctx, o.Dir, o.Stack)
 	if err != nil {
-		return t, fmt.Errorf("read the site outputs of stack %s: %w", stack, err)
+		return t, fmt.Errorf("read the site outputs of stack %s: %w", o.Stack, automationError(err, o.Stack, o.Dir))
 	}
 	if t.bucket == "" {
 		if t.bucket, err = outs.String(stacks.OutputSiteBucketName); err != nil {
@@ -254,14 +304,4 @@ func publishError(err error) error {
 		return usageError(err)
 	}
 	return err
-}
-
-func publishWriteJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return fmt.Errorf("write json: %w", err)
-	}
-	return nil
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/experts/platform/stacks"
@@ -41,23 +42,6 @@ func newPublishFixture(t *testing.T) *publishFixture {
 	t.Cleanup(srv.Close)
 	cf := publishtest.NewCloudFront(publishTestDist)
 	t.Cleanup(cf.Close)
-	home := t.TempDir()
-	for k, v := range map[string]string{
-		"AWS_ENDPOINT_URL_S3":         srv.URL,
-		"AWS_ENDPOINT_URL_CLOUDFRONT": cf.URL,
-		"AWS_S3_USE_PATH_STYLE":       "true",
-		"AWS_ACCESS_KEY_ID":           "AKIDTEST",
-		"AWS_SECRET_ACCESS_KEY":       "secret",
-		"AWS_REGION":                  "us-east-1",
-		"AWS_CONFIG_FILE":             filepath.Join(home, "config"),
-		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(home, "credentials"),
-		"AWS_EC2_METADATA_DISABLED":   "true",
-		"AWS_PROFILE":                 "",
-		"AWS_ENDPOINT_URL":            "",
-		"AWS_MAX_ATTEMPTS":            "",
-	} {
-		t.Setenv(k, v)
-	}
 	dir := t.TempDir()
 	for key, body := range map[string]string{
 		"index.html":               `<script src="/assets/index-Dk3x9QaZ.js"></script>`,
@@ -75,29 +59,56 @@ func newPublishFixture(t *testing.T) *publishFixture {
 	return &publishFixture{s3: srv, cf: cf, dir: dir}
 }
 
-func runPublishCmd(t *testing.T, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	var out, errOut bytes.Buffer
-	code = run(context.Background(), append([]string{"publish-frontend"}, args...),
-		&streams{stdout: &out, stderr: &errOut, getenv: os.Getenv})
-	return code, out.String(), errOut.String()
+// clients builds the publish clients against the fixture's servers, as
+// publish.LoadClients would from AWS_ENDPOINT_URL_S3 and
+// AWS_ENDPOINT_URL_CLOUDFRONT, and requires path-style addressing.
+func (f *publishFixture) clients(t *testing.T) func(context.Context, publish.ClientOptions) (*publish.Clients, error) {
+	return func(_ context.Context, opts publish.ClientOptions) (*publish.Clients, error) {
+		if !opts.PathStyle {
+			t.Error("AWS_S3_USE_PATH_STYLE=true did not turn on path-style addressing")
+		}
+		cfg := func(endpoint string) aws.Config {
+			return aws.Config{
+				Region:       "us-east-1",
+				Credentials:  credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
+				BaseEndpoint: aws.String(endpoint),
+			}
+		}
+		return &publish.Clients{
+			S3:         publish.NewClients(cfg(f.s3.URL), opts).S3,
+			CloudFront: publish.NewClients(cfg(f.cf.URL), opts).CloudFront,
+		}, nil
+	}
 }
 
-// stubPublishOutputs makes --stack read outs, recording the call.
-func stubPublishOutputs(t *testing.T, outs stacks.Outputs, calls *[]string) {
+// runPublishCmd runs deployctl publish-frontend against f, with the stack
+// outputs outs (a read of a stack without outputs fails), recording the
+// stacks read in calls.
+func runPublishCmd(t *testing.T, f *publishFixture, outs stacks.Outputs, calls *[]string, env map[string]string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	saved := publishReadOutputs
-	t.Cleanup(func() { publishReadOutputs = saved })
-	publishReadOutputs = func(_ context.Context, dir, stack string) (stacks.Outputs, error) {
-		*calls = append(*calls, dir+" "+stack)
+	c := newTestCLI(t)
+	c.Env = map[string]string{"AWS_S3_USE_PATH_STYLE": "true"}
+	for k, v := range env {
+		c.Env[k] = v
+	}
+	if f != nil {
+		c.F.SiteClients = f.clients(t)
+	}
+	c.F.ReadOutputs = func(_ context.Context, dir, stack string) (stacks.Outputs, error) {
+		if calls != nil {
+			*calls = append(*calls, dir+" "+stack)
+		}
 		if outs == nil {
 			return nil, errors.New("no stack " + stack)
 		}
 		return outs, nil
 	}
+	code = c.run(t.Context(), append([]string{"publish-frontend"}, args...)...)
+	return code, c.Stdout(), c.Stderr()
 }
 
 func TestPublishFrontendPublishes(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		args      func(f *publishFixture) []string
@@ -108,43 +119,43 @@ func TestPublishFrontendPublishes(t *testing.T) {
 		{
 			name: "publishes to the bucket and distribution given as flags",
 			args: func(f *publishFixture) []string {
-				return []string{"--dir", f.dir, "--bucket", publishTestBucket, "--distribution-id", publishTestDist}
+				return []string{"--dist", f.dir, "--bucket", publishTestBucket, "--distribution-id", publishTestDist}
 			},
 			wantOut: []string{"published release", "to bucket site-bucket: 3 uploaded", "3 path(s) invalidated"},
 		},
 		{
 			name: "reads the bucket and distribution from the stack outputs",
 			args: func(f *publishFixture) []string {
-				return []string{"--dir", f.dir, "--stack", "dev", "--project-dir", "/repo"}
+				return []string{"--dist", f.dir, "--stack", "dev", "--dir", repoRoot}
 			},
 			outputs: stacks.Outputs{
 				stacks.OutputSiteBucketName:     publishTestBucket,
 				stacks.OutputSiteDistributionID: publishTestDist,
 				stacks.OutputSiteURL:            "https://dev.example.com",
 			},
-			wantCalls: []string{"/repo dev"},
+			wantCalls: []string{repoRoot + " dev"},
 			wantOut:   []string{"to bucket site-bucket: 3 uploaded", "site: https://dev.example.com"},
 		},
 		{
 			name: "lets explicit flags win over the stack outputs",
 			args: func(f *publishFixture) []string {
-				return []string{"--dir", f.dir, "--stack", "dev", "--bucket", publishTestBucket}
+				return []string{"--dist", f.dir, "--stack", "dev", "--dir", repoRoot, "--bucket", publishTestBucket}
 			},
 			outputs: stacks.Outputs{
 				stacks.OutputSiteBucketName:     "other-bucket",
 				stacks.OutputSiteDistributionID: publishTestDist,
 			},
-			wantCalls: []string{". dev"},
+			wantCalls: []string{repoRoot + " dev"},
 			wantOut:   []string{"to bucket site-bucket: 3 uploaded"},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			f := newPublishFixture(t)
 			var calls []string
-			stubPublishOutputs(t, tt.outputs, &calls)
 
-			code, stdout, stderr := runPublishCmd(t, tt.args(f)...)
+			code, stdout, stderr := runPublishCmd(t, f, tt.outputs, &calls, nil, tt.args(f)...)
 
 			if code != exitOK {
 				t.Fatalf("exit %d, stderr:\n%s", code, stderr)
@@ -179,10 +190,11 @@ func TestPublishFrontendPublishes(t *testing.T) {
 }
 
 func TestPublishFrontendJSONAndDryRun(t *testing.T) {
+	t.Parallel()
 	f := newPublishFixture(t)
-	args := []string{"--dir", f.dir, "--bucket", publishTestBucket, "--distribution-id", publishTestDist, "--json"}
+	args := []string{"--dist", f.dir, "--bucket", publishTestBucket, "--distribution-id", publishTestDist, "--json"}
 
-	code, stdout, stderr := runPublishCmd(t, append(args, "--dry-run")...)
+	code, stdout, stderr := runPublishCmd(t, f, nil, nil, nil, append(args, "--dry-run")...)
 	if code != exitOK {
 		t.Fatalf("dry run exit %d, stderr:\n%s", code, stderr)
 	}
@@ -209,7 +221,7 @@ func TestPublishFrontendJSONAndDryRun(t *testing.T) {
 	}
 
 	for i, wantUploaded := range []int{3, 0} {
-		code, stdout, stderr = runPublishCmd(t, args...)
+		code, stdout, stderr = runPublishCmd(t, f, nil, nil, nil, args...)
 		if code != exitOK {
 			t.Fatalf("publish %d exit %d, stderr:\n%s", i+1, code, stderr)
 		}
@@ -230,10 +242,11 @@ func TestPublishFrontendJSONAndDryRun(t *testing.T) {
 }
 
 func TestPublishFrontendFailureSaysWhatWasUploaded(t *testing.T) {
+	t.Parallel()
 	f := newPublishFixture(t)
 	f.s3.Inject(publishtest.Fault{Method: http.MethodPut, Key: "robots.txt", Status: http.StatusForbidden, Code: "AccessDenied"})
 
-	code, stdout, stderr := runPublishCmd(t, "--dir", f.dir, "--bucket", publishTestBucket, "--distribution-id", publishTestDist)
+	code, stdout, stderr := runPublishCmd(t, f, nil, nil, nil, "--dist", f.dir, "--bucket", publishTestBucket, "--distribution-id", publishTestDist)
 
 	if code != exitFailed {
 		t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitFailed, stderr)
@@ -254,10 +267,11 @@ func TestPublishFrontendFailureSaysWhatWasUploaded(t *testing.T) {
 }
 
 func TestPublishFrontendGivesUpAtTheDeadline(t *testing.T) {
+	t.Parallel()
 	f := newPublishFixture(t)
 	f.cf.PendingPolls = 1 << 30 // never completes
 
-	code, _, stderr := runPublishCmd(t, "--dir", f.dir, "--bucket", publishTestBucket, "--distribution-id", publishTestDist, "--deadline", "2s")
+	code, _, stderr := runPublishCmd(t, f, nil, nil, nil, "--dist", f.dir, "--bucket", publishTestBucket, "--distribution-id", publishTestDist, "--deadline", "2s")
 
 	if code != exitFailed {
 		t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitFailed, stderr)
@@ -268,6 +282,7 @@ func TestPublishFrontendGivesUpAtTheDeadline(t *testing.T) {
 }
 
 func TestPublishFrontendRefusesBadInput(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		args    []string
@@ -275,25 +290,24 @@ func TestPublishFrontendRefusesBadInput(t *testing.T) {
 		outputs stacks.Outputs
 		want    string
 	}{
-		{"refuses a missing --dir", []string{"--bucket", "b", "--distribution-id", "d"}, nil, nil, "--dir is required"},
-		{"refuses a target without a stack or both ids", []string{"--dir", "DIST", "--bucket", "b"}, nil, nil, "give --stack NAME, or both --bucket and --distribution-id"},
-		{"refuses a negative --retain", []string{"--dir", "DIST", "--bucket", "b", "--distribution-id", "d", "--retain", "-1"}, nil, nil, "--retain is -1"},
-		{"refuses a zero --concurrency", []string{"--dir", "DIST", "--bucket", "b", "--distribution-id", "d", "--concurrency", "0"}, nil, nil, "--concurrency is 0"},
-		{"refuses a malformed cache rule", []string{"--dir", "DIST", "--bucket", "b", "--distribution-id", "d", "--cache-control", "sw.js"}, nil, nil, "want PATTERN=CACHE-CONTROL"},
-		{"refuses a malformed fingerprint pattern", []string{"--dir", "DIST", "--bucket", "b", "--distribution-id", "d", "--fingerprint", "("}, nil, nil, "--fingerprint"},
-		{"refuses a path-style setting that is not a boolean", []string{"--dir", "DIST", "--bucket", "b", "--distribution-id", "d"}, map[string]string{"AWS_S3_USE_PATH_STYLE": "yes please"}, nil, "AWS_S3_USE_PATH_STYLE"},
-		{"refuses positional arguments", []string{"--dir", "DIST", "extra"}, nil, nil, "unexpected argument"},
-		{"names a stack output that is missing", []string{"--dir", "DIST", "--stack", "dev"}, nil, stacks.Outputs{stacks.OutputSiteBucketName: "b"}, `"siteDistributionId" is missing`},
-		{"refuses a dist directory without index.html", []string{"--dir", "EMPTYDIST", "--bucket", publishTestBucket, "--distribution-id", publishTestDist}, nil, nil, "no index.html"},
+		{"refuses a missing --dist", []string{"--bucket", "b", "--distribution-id", "d"}, nil, nil, "--dist is required"},
+		{"refuses a target without a stack or both ids", []string{"--dist", "DIST", "--bucket", "b"}, nil, nil, "give --stack NAME, or both --bucket and --distribution-id"},
+		{"refuses a negative --retain", []string{"--dist", "DIST", "--bucket", "b", "--distribution-id", "d", "--retain", "-1"}, nil, nil, "--retain is -1"},
+		{"refuses a zero --concurrency", []string{"--dist", "DIST", "--bucket", "b", "--distribution-id", "d", "--concurrency", "0"}, nil, nil, "--concurrency is 0"},
+		{"refuses a malformed cache rule", []string{"--dist", "DIST", "--bucket", "b", "--distribution-id", "d", "--cache-control", "sw.js"}, nil, nil, "want PATTERN=CACHE-CONTROL"},
+		{"refuses a malformed fingerprint pattern", []string{"--dist", "DIST", "--bucket", "b", "--distribution-id", "d", "--fingerprint", "("}, nil, nil, "--fingerprint"},
+		{"refuses a path-style setting that is not a boolean", []string{"--dist", "DIST", "--bucket", "b", "--distribution-id", "d"}, map[string]string{"AWS_S3_USE_PATH_STYLE": "yes please"}, nil, "AWS_S3_USE_PATH_STYLE"},
+		{"refuses positional arguments", []string{"--dist", "DIST", "extra"}, nil, nil, "unexpected argument"},
+		{"refuses the --project-dir of older releases", []string{"--dist", "DIST", "--stack", "dev", "--project-dir", "."}, nil, nil, "unknown flag: --project-dir"},
+		{"refuses a --dir without a Pulumi project", []string{"--dist", "DIST", "--stack", "dev", "--dir", "DIST"}, nil, nil, "holds no Pulumi.yaml"},
+		{"refuses a stack name Pulumi refuses", []string{"--dist", "DIST", "--stack", "dev stack", "--dir", repoRoot}, nil, nil, `--stack "dev stack" is not a stack name`},
+		{"names a stack output that is missing", []string{"--dist", "DIST", "--stack", "dev", "--dir", repoRoot}, nil, stacks.Outputs{stacks.OutputSiteBucketName: "b"}, `"siteDistributionId" is missing`},
+		{"refuses a dist directory without index.html", []string{"--dist", "EMPTYDIST", "--bucket", publishTestBucket, "--distribution-id", publishTestDist}, nil, nil, "no index.html"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			f := newPublishFixture(t)
-			for k, v := range tt.env {
-				t.Setenv(k, v)
-			}
-			var calls []string
-			stubPublishOutputs(t, tt.outputs, &calls)
 			noIndex := t.TempDir()
 			if err := os.WriteFile(filepath.Join(noIndex, "app.js"), nil, 0o600); err != nil {
 				t.Fatal(err)
@@ -303,7 +317,7 @@ func TestPublishFrontendRefusesBadInput(t *testing.T) {
 				args[i] = strings.NewReplacer("EMPTYDIST", noIndex, "DIST", f.dir).Replace(a)
 			}
 
-			code, stdout, stderr := runPublishCmd(t, args...)
+			code, stdout, stderr := runPublishCmd(t, f, tt.outputs, nil, tt.env, args...)
 
 			if code != exitUsage {
 				t.Errorf("exit %d, want %d", code, exitUsage)
@@ -322,18 +336,54 @@ func TestPublishFrontendRefusesBadInput(t *testing.T) {
 }
 
 func TestPublishFrontendHelpListsEveryFlagAndSetting(t *testing.T) {
-	code, stdout, stderr := runPublishCmd(t, "--help")
-	if code != exitOK || stdout != "" {
-		t.Fatalf("--help: exit %d, stdout %q", code, stdout)
+	t.Parallel()
+	code, help, stderr := runPublishCmd(t, nil, nil, nil, nil, "--help")
+	if code != exitOK || stderr != "" {
+		t.Fatalf("--help: exit %d, stderr %q", code, stderr)
 	}
 	for _, want := range []string{
-		"-dir", "-stack", "-project-dir", "-bucket", "-distribution-id", "-retain", "-concurrency",
-		"-cache-control", "-fingerprint", "-dry-run", "-json", "-deadline",
+		"--dist", "--stack", "--dir", "--bucket", "--distribution-id", "--retain", "--concurrency",
+		"--cache-control PATTERN=VALUE", "--fingerprint RE", "--dry-run", "--json", "--deadline",
 		"AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_CLOUDFRONT", "AWS_S3_USE_PATH_STYLE", "AWS_MAX_ATTEMPTS",
 		"siteBucketName", "siteDistributionId", "_releases/", "Exit status",
 	} {
-		if !strings.Contains(stderr, want) {
+		if !strings.Contains(help, want) {
 			t.Errorf("--help does not mention %s", want)
 		}
+	}
+}
+
+// TestPublishFrontendUsesTheSDKDefaultConfiguration publishes through the
+// real client constructor, which reaches the local servers through the
+// SDK's standard endpoint variables.
+func TestPublishFrontendUsesTheSDKDefaultConfiguration(t *testing.T) {
+	f := newPublishFixture(t)
+	home := t.TempDir()
+	for k, v := range map[string]string{
+		"AWS_ENDPOINT_URL_S3":         f.s3.URL,
+		"AWS_ENDPOINT_URL_CLOUDFRONT": f.cf.URL,
+		"AWS_ACCESS_KEY_ID":           "AKIDTEST",
+		"AWS_SECRET_ACCESS_KEY":       "secret",
+		"AWS_REGION":                  "us-east-1",
+		"AWS_CONFIG_FILE":             filepath.Join(home, "config"),
+		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(home, "credentials"),
+		"AWS_EC2_METADATA_DISABLED":   "true",
+		"AWS_PROFILE":                 "",
+		"AWS_ENDPOINT_URL":            "",
+		"AWS_MAX_ATTEMPTS":            "",
+	} {
+		t.Setenv(k, v)
+	}
+	c := newTestCLI(t)
+	c.Env = map[string]string{"AWS_S3_USE_PATH_STYLE": "true"}
+	c.F.SiteClients = publish.LoadClients
+
+	code := c.run(t.Context(), "publish-frontend", "--dist", f.dir, "--bucket", publishTestBucket, "--distribution-id", publishTestDist)
+
+	if code != exitOK {
+		t.Fatalf("exit %d, stderr:\n%s", code, c.Stderr())
+	}
+	if keys, err := f.s3.Keys(publishTestBucket); err != nil || len(keys) != 4 {
+		t.Errorf("bucket holds %v (%v), want the 3 files and the release manifest", keys, err)
 	}
 }

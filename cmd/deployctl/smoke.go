@@ -4,28 +4,42 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
+	"github.com/spf13/cobra"
+
+	"github.com/experts/platform/internal/cliout"
 	"github.com/experts/platform/smoke"
-	"github.com/experts/platform/stacks/deploy"
 )
 
-func init() {
-	register(command{
-		name:    "smoke",
-		summary: "check the API, MCP server and frontend of a deployment; exit 1 on any failure",
-		run:     runSmoke,
-	})
+type smokeOptions struct {
+	Stdout io.Writer
+	Logger *slog.Logger
+	Getenv func(string) string
+
+	Targets  smoke.Targets
+	Attempts int
+	Timeout  time.Duration
+	Deadline time.Duration
+	JSON     bool
+	JUnit    string
+
+	checks []smoke.Check // planned by validate
 }
 
-func runSmoke(ctx context.Context, s *streams, args []string) error {
-	fs := newFlagSet(s, "smoke", `smoke [--api-url URL] [--mcp-url URL [--mcp-endpoint PATH]] [--frontend-url URL]
+func newCmdSmoke(f *factory, runF func(context.Context, *smokeOptions) error) *cobra.Command {
+	opts := &smokeOptions{Stdout: f.Stdout, Logger: f.logger(), Getenv: f.Getenv}
+	cmd := &cobra.Command{
+		Use: `smoke [--api-url URL] [--mcp-url URL [--mcp-endpoint PATH]] [--frontend-url URL]
        [--expect-version SEMVER] [--expect-sha SHA] [--attempts N] [--timeout D] [--deadline D]
-       [--json] [--junit FILE]
-
-Checks a deployment from outside, the way users reach it, and decides
+       [--json] [--junit FILE]`,
+		Short: "check the API, MCP server and frontend of a deployment; exit 1 on any failure",
+		Long: `Checks a deployment from outside, the way users reach it, and decides
 whether it may be promoted. At least one target URL is required; each URL is
 a base (http or https, no query) under which these paths are checked:
 
@@ -56,82 +70,91 @@ Progress goes to stderr; the summary (or with --json the report) to stdout.
 --junit also writes the report as JUnit XML. When $GITHUB_STEP_SUMMARY is
 set, a Markdown table is appended to that file.
 
-Exit status: 0 every check passed, 1 a check failed or the run was
-interrupted, 2 usage error (nothing was checked).`)
-	apiURL := fs.String("api-url", "", "base URL of the API, such as https://api.example.com")
-	mcpURL := fs.String("mcp-url", "", "base URL of the MCP server, such as https://mcp.example.com")
-	mcpEndpoint := fs.String("mcp-endpoint", "", "path of the MCP Streamable HTTP endpoint under --mcp-url, such as /mcp (empty: only /healthz)")
-	frontendURL := fs.String("frontend-url", "", "URL of the frontend site, such as https://app.example.com")
-	expectVersion := fs.String("expect-version", "", "semantic version that the API's /version must report, such as 1.4.2 (empty: any)")
-	expectSHA := fs.String("expect-sha", "", "git sha that the API's /version must report, 7 to 64 hex digits, prefixes match (empty: any)")
-	attempts := fs.Int("attempts", smoke.DefaultAttempts, "attempts per check, the first included")
-	timeout := fs.Duration("timeout", smoke.DefaultTimeout, "timeout of one request, from connecting to the last byte of the body")
-	deadline := fs.Duration("deadline", smoke.DefaultDeadline, "deadline of the whole run; checks still running then fail")
-	asJSON := fs.Bool("json", false, "print the report as JSON on stdout instead of the summary")
-	junit := fs.String("junit", "", "also write the report as JUnit XML to `FILE`")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+` + exitStatusHelp("every check passed", "a check failed", "usage error (nothing was checked)"),
+		Args: noArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if err := opts.validate(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(c.Context(), opts)
+			}
+			return opts.run(c.Context())
+		},
 	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Targets.APIURL, "api-url", "", "base URL of the API, such as https://api.example.com")
+	fl.StringVar(&opts.Targets.MCPURL, "mcp-url", "", "base URL of the MCP server, such as https://mcp.example.com")
+	fl.StringVar(&opts.Targets.MCPEndpoint, "mcp-endpoint", "", "path of the MCP Streamable HTTP endpoint under --mcp-url, such as /mcp (empty: only /healthz)")
+	fl.StringVar(&opts.Targets.FrontendURL, "frontend-url", "", "URL of the frontend site, such as https://app.example.com")
+	fl.StringVar(&opts.Targets.ExpectVersion, "expect-version", "", "semantic version that the API's /version must report, such as 1.4.2 (empty: any)")
+	fl.StringVar(&opts.Targets.ExpectSHA, "expect-sha", "", "git sha that the API's /version must report, 7 to 64 hex digits, prefixes match (empty: any)")
+	fl.IntVar(&opts.Attempts, "attempts", smoke.DefaultAttempts, "attempts per check, the first included")
+	fl.DurationVar(&opts.Timeout, "timeout", smoke.DefaultTimeout, "timeout of one request, from connecting to the last byte of the body")
+	fl.DurationVar(&opts.Deadline, "deadline", smoke.DefaultDeadline, "deadline of the whole run; checks still running then fail")
+	fl.BoolVar(&opts.JSON, "json", false, "print the report as JSON on stdout instead of the summary")
+	fl.StringVar(&opts.JUnit, "junit", "", "also write the report as JUnit XML to `FILE`")
+	return cmd
+}
+
+// validate reports every problem of the flags at once.
+func (o *smokeOptions) validate() error {
 	var problems []string
-	if *attempts < 1 {
-		problems = append(problems, fmt.Sprintf("--attempts must be 1 or more, not %d", *attempts))
+	if o.Attempts < 1 {
+		problems = append(problems, fmt.Sprintf("--attempts must be 1 or more, not %d", o.Attempts))
 	}
-	if *timeout <= 0 {
-		problems = append(problems, fmt.Sprintf("--timeout must be positive, not %s", *timeout))
+	if o.Timeout <= 0 {
+		problems = append(problems, fmt.Sprintf("--timeout must be positive, not %s", o.Timeout))
 	}
-	if *deadline <= 0 {
-		problems = append(problems, fmt.Sprintf("--deadline must be positive, not %s", *deadline))
+	if o.Deadline <= 0 {
+		problems = append(problems, fmt.Sprintf("--deadline must be positive, not %s", o.Deadline))
 	}
-	checks, err := smoke.Plan(smoke.Targets{
-		APIURL:        *apiURL,
-		MCPURL:        *mcpURL,
-		MCPEndpoint:   *mcpEndpoint,
-		FrontendURL:   *frontendURL,
-		ExpectVersion: *expectVersion,
-		ExpectSHA:     *expectSHA,
-	})
+	checks, err := smoke.Plan(o.Targets)
 	if err != nil {
 		problems = append(problems, strings.Split(err.Error(), "\n")...)
 	}
 	if len(problems) > 0 {
 		return usageErrorf("%s (see --help)", strings.Join(problems, "; "))
 	}
+	o.checks = checks
+	return nil
+}
 
-	log := s.logger()
-	log.Info("smoke checks starting", "checks", len(checks), "attempts", *attempts,
-		"timeout", timeout.String(), "deadline", deadline.String())
+func (o *smokeOptions) run(ctx context.Context) error {
+	o.Logger.Info("smoke checks starting", "checks", len(o.checks), "attempts", o.Attempts,
+		"timeout", o.Timeout.String(), "deadline", o.Deadline.String())
 	runner := &smoke.Runner{
-		Policy: smoke.Policy{Attempts: *attempts, Timeout: *timeout, Deadline: *deadline},
-		Logger: log,
+		Policy: smoke.Policy{Attempts: o.Attempts, Timeout: o.Timeout, Deadline: o.Deadline},
+		Logger: o.Logger,
 	}
-	report, runErr := runner.Run(ctx, checks)
+	report, runErr := runner.Run(ctx, o.checks)
 	if report == nil {
 		return runErr
 	}
-	if err := writeSmokeReports(s, report, *asJSON, *junit); err != nil {
+	if err := o.writeReports(report); err != nil {
 		return errors.Join(runErr, err)
 	}
 	return runErr
 }
 
-// writeSmokeReports prints the report and writes the files that were asked
+// writeReports prints the report and writes the files that were asked
 // for, even when checks failed: that is when they are read.
-func writeSmokeReports(s *streams, report *smoke.Report, asJSON bool, junitPath string) error {
+func (o *smokeOptions) writeReports(report *smoke.Report) error {
 	var errs []error
-	if asJSON {
-		errs = append(errs, report.WriteJSON(s.stdout))
+	if o.JSON {
+		errs = append(errs, report.WriteJSON(o.Stdout))
 	} else {
-		errs = append(errs, report.WriteText(s.stdout))
+		errs = append(errs, report.WriteText(o.Stdout))
 	}
-	if junitPath != "" {
-		errs = append(errs, writeSmokeJUnit(junitPath, report))
+	if o.JUnit != "" {
+		errs = append(errs, writeSmokeJUnit(o.JUnit, report))
 	}
-	if path := s.getenv("GITHUB_STEP_SUMMARY"); path != "" {
+	if path := o.Getenv(cliout.EnvStepSummary); path != "" {
 		var md strings.Builder
 		if err := report.WriteMarkdown(&md); err != nil {
 			errs = append(errs, err)
 		} else {
-			errs = append(errs, deploy.AppendStepSummary(path, md.String()))
+			errs = append(errs, cliout.AppendStepSummary(path, md.String()))
 		}
 	}
 	return errors.Join(errs...)

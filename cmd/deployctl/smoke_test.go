@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"encoding/xml"
@@ -92,13 +91,14 @@ func smokeMCP(w http.ResponseWriter, r *http.Request) {
 
 func runSmokeCLI(ctx context.Context, t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	var out, errOut bytes.Buffer
-	s := &streams{stdout: &out, stderr: &errOut, getenv: func(k string) string { return env[k] }}
-	code = run(ctx, append([]string{"smoke"}, args...), s)
-	return code, out.String(), errOut.String()
+	c := newTestCLI(t)
+	c.Env = env
+	code = c.run(ctx, append([]string{"smoke"}, args...)...)
+	return code, c.Stdout(), c.Stderr()
 }
 
 func TestSmokeCommand(t *testing.T) {
+	t.Parallel()
 	unprotected := map[string]http.HandlerFunc{"/api/v1/experts": func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprint(w, `[{"name":"Ada"}]`)
 	}}
@@ -151,6 +151,7 @@ func TestSmokeCommand(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			srv, _ := smokeDeployment(t, tt.edit)
 			code, stdout, stderr := runSmokeCLI(t.Context(), t, nil, tt.args(srv.URL)...)
 			if code != tt.wantCode {
@@ -171,6 +172,7 @@ func TestSmokeCommand(t *testing.T) {
 }
 
 func TestSmokeCommandRefusesBadInput(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		args    func(url string) []string
@@ -184,8 +186,8 @@ func TestSmokeCommandRefusesBadInput(t *testing.T) {
 		{name: "refuses a negative deadline", args: func(u string) []string { return []string{"--api-url", u, "--deadline", "-1s"} }, wantErr: []string{"--deadline must be positive"}},
 		{name: "refuses a version that is not semver", args: func(u string) []string { return []string{"--api-url", u, "--expect-version", "latest"} }, wantErr: []string{`expected version "latest"`}},
 		{name: "refuses an expected sha without the API", args: func(u string) []string { return []string{"--frontend-url", u, "--expect-sha", "3f2c9e1"} }, wantErr: []string{"needs the API URL"}},
-		{name: "refuses a positional argument", args: func(u string) []string { return []string{"--api-url", u, "extra"} }, wantErr: []string{`unexpected argument "extra"`}},
-		{name: "refuses an unknown flag", args: func(u string) []string { return []string{"--api", u} }, wantErr: []string{"flag provided but not defined: -api"}},
+		{name: "refuses a positional argument", args: func(u string) []string { return []string{"--api-url", u, "extra"} }, wantErr: []string{`unexpected argument "extra"`, "see 'deployctl smoke --help'"}},
+		{name: "refuses an unknown flag", args: func(u string) []string { return []string{"--api", u} }, wantErr: []string{"unknown flag: --api\nsee 'deployctl smoke --help'"}},
 		{
 			name:    "reports every problem at once",
 			args:    func(string) []string { return []string{"--api-url", "x", "--attempts", "0"} },
@@ -194,6 +196,7 @@ func TestSmokeCommandRefusesBadInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			srv, hits := smokeDeployment(t, nil)
 			code, stdout, stderr := runSmokeCLI(t.Context(), t, nil, tt.args(srv.URL)...)
 			if code != exitUsage {
@@ -215,6 +218,7 @@ func TestSmokeCommandRefusesBadInput(t *testing.T) {
 }
 
 func TestSmokeCommandReports(t *testing.T) {
+	t.Parallel()
 	srv, _ := smokeDeployment(t, map[string]http.HandlerFunc{"/api/v1/experts": func(w http.ResponseWriter, _ *http.Request) {
 		w.WriteHeader(http.StatusOK)
 	}})
@@ -298,38 +302,46 @@ func TestSmokeCommandReports(t *testing.T) {
 	})
 }
 
-func TestSmokeCommandCanceled(t *testing.T) {
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
+func TestSmokeCommandInterrupted(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancelCause(t.Context())
+	defer cancel(nil)
 	srv, _ := smokeDeployment(t, map[string]http.HandlerFunc{"/healthz": func(_ http.ResponseWriter, r *http.Request) {
-		cancel()
+		cancel(&interruptedError{sig: os.Interrupt})
 		<-r.Context().Done()
 	}})
-	code, _, stderr := runSmokeCLI(ctx, t, nil, "--mcp-url", srv.URL)
-	if code != exitFailed {
-		t.Errorf("exit code %d, want %d", code, exitFailed)
+	code, stdout, stderr := runSmokeCLI(ctx, t, nil, "--mcp-url", srv.URL)
+	if code != exitInterrupted {
+		t.Errorf("exit code %d, want %d", code, exitInterrupted)
 	}
-	if want := "deployctl smoke: smoke checks interrupted: context canceled"; !strings.Contains(stderr, want) {
-		t.Errorf("stderr does not contain %q:\n%s", want, stderr)
+	if want := "deployctl smoke: interrupted (SIGINT)\n"; !strings.HasSuffix(stderr, want) {
+		t.Errorf("stderr does not end with %q:\n%s", want, stderr)
+	}
+	if strings.Contains(stderr, "context canceled") {
+		t.Errorf("stderr speaks of a canceled context:\n%s", stderr)
+	}
+	if !strings.Contains(stdout, "mcp/healthz") {
+		t.Errorf("the report of the interrupted run is not on stdout:\n%s", stdout)
 	}
 }
 
 func TestSmokeHelpDocumentsEveryFlag(t *testing.T) {
-	code, stdout, stderr := runSmokeCLI(t.Context(), t, nil, "--help")
+	t.Parallel()
+	code, help, stderr := runSmokeCLI(t.Context(), t, nil, "--help")
 	if code != exitOK {
 		t.Errorf("exit code %d, want %d", code, exitOK)
 	}
-	if stdout != "" {
-		t.Errorf("stdout = %q, want nothing", stdout)
+	if stderr != "" {
+		t.Errorf("stderr = %q, want nothing", stderr)
 	}
 	for _, s := range []string{
-		"-api-url", "-mcp-url", "-mcp-endpoint", "-frontend-url", "-expect-version", "-expect-sha",
-		"-attempts", "-timeout", "-deadline", "-json", "-junit",
+		"--api-url", "--mcp-url", "--mcp-endpoint", "--frontend-url", "--expect-version", "--expect-sha",
+		"--attempts", "--timeout", "--deadline", "--json", "--junit FILE",
 		"/healthz", "/openapi.json", "/api/v1/experts", "/version", "tools/list", "immutable", "no-cache",
 		"Retry-After", "GITHUB_STEP_SUMMARY", "Exit status: 0", "(default 5)", "(default 5s)", "(default 40s)",
-		"only the first 4 MiB are read",
+		"only the first 4 MiB are read", "130 interrupted",
 	} {
-		if !strings.Contains(stderr, s) {
+		if !strings.Contains(help, s) {
 			t.Errorf("help does not mention %q", s)
 		}
 	}

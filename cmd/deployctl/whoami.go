@@ -2,42 +2,27 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/spf13/cobra"
 
+	"github.com/experts/platform/internal/cliout"
 	"github.com/experts/platform/stacks"
 )
 
-func init() {
-	register(command{
-		name:    "whoami",
-		summary: "print the AWS account and ARN of the current credentials; check the account",
-		run:     runWhoami,
-	})
-}
-
-// whoamiLoadClient builds the STS client from the SDK's default
-// configuration; tests replace it with a fake.
-var whoamiLoadClient = func(ctx context.Context) (stacks.CallerIdentityAPI, error) {
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("load aws config: %w", err)
-	}
-	if cfg.Region == "" {
-		// Who the credentials are does not depend on the region; STS
-		// answers in every region, so a laptop without one still works.
-		cfg.Region = "us-east-1"
-	}
-	return sts.NewFromConfig(cfg), nil
-}
-
 // whoamiTimeout bounds the one STS call, retries included.
 const whoamiTimeout = 30 * time.Second
+
+type whoamiOptions struct {
+	Stdout         io.Writer
+	CallerIdentity func(ctx context.Context) (stacks.CallerIdentityAPI, error)
+
+	ExpectAccount string
+	JSON          bool
+}
 
 // whoamiResult is what whoami prints with --json.
 type whoamiResult struct {
@@ -46,10 +31,12 @@ type whoamiResult struct {
 	Matches         *bool  `json:"matches,omitempty"`
 }
 
-func runWhoami(ctx context.Context, s *streams, args []string) error {
-	fs := newFlagSet(s, "whoami", `whoami [--expect-account ID] [--json]
-
-Asks AWS STS (GetCallerIdentity) who the current credentials are and prints
+func newCmdWhoami(f *factory, runF func(context.Context, *whoamiOptions) error) *cobra.Command {
+	opts := &whoamiOptions{Stdout: f.Stdout, CallerIdentity: f.CallerIdentity}
+	cmd := &cobra.Command{
+		Use:   "whoami [--expect-account ID] [--json]",
+		Short: "print the AWS account and ARN of the current credentials; check the account",
+		Long: `Asks AWS STS (GetCallerIdentity) who the current credentials are and prints
 the account and ARN. With --expect-account it fails when they belong to any
 other account: run it right after configure-aws-credentials so that a job
 never deploys with another environment's credentials.
@@ -57,37 +44,52 @@ never deploys with another environment's credentials.
 AWS credentials, region and endpoints come from the SDK's default chain
 (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL, ...).
 
-Exit status: 0 the credentials work (and are for the expected account),
-1 they are for another account, expired, were rejected, or AWS could not
-be reached, 2 usage error (nothing was asked).`)
-	expect := fs.String("expect-account", "", "12-digit AWS account id the credentials must belong to")
-	asJSON := fs.Bool("json", false, "print the result as one JSON document on stdout")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+` + exitStatusHelp("the credentials work (and are for the expected account)",
+			"they are for another account, expired, were rejected, or AWS could not be reached",
+			"usage error (nothing was asked)"),
+		Args: noArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if err := opts.validate(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(c.Context(), opts)
+			}
+			return opts.run(c.Context())
+		},
 	}
-	if *expect != "" {
-		if err := stacks.CheckAccountID(*expect); err != nil {
+	cmd.Flags().StringVar(&opts.ExpectAccount, "expect-account", "", "12-digit AWS account id the credentials must belong to")
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the result as one JSON document on stdout")
+	return cmd
+}
+
+func (o *whoamiOptions) validate() error {
+	if o.ExpectAccount != "" {
+		if err := stacks.CheckAccountID(o.ExpectAccount); err != nil {
 			return usageErrorf("--expect-account: %w", err)
 		}
 	}
+	return nil
+}
 
+func (o *whoamiOptions) run(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, whoamiTimeout)
 	defer cancel()
-	client, err := whoamiLoadClient(ctx)
+	client, err := o.CallerIdentity(ctx)
 	if err != nil {
 		return err
 	}
-	caller, err := stacks.Whoami(ctx, client, *expect)
+	caller, err := stacks.Whoami(ctx, client, o.ExpectAccount)
 	var mismatch *stacks.AccountMismatchError
 	if err != nil && !errors.As(err, &mismatch) {
 		return err
 	}
-	res := whoamiResult{Caller: caller, ExpectedAccount: *expect}
-	if *expect != "" {
+	res := whoamiResult{Caller: caller, ExpectedAccount: o.ExpectAccount}
+	if o.ExpectAccount != "" {
 		matches := mismatch == nil
 		res.Matches = &matches
 	}
-	if err := printWhoami(s, res, *asJSON); err != nil {
+	if err := o.print(res); err != nil {
 		return err
 	}
 	if mismatch != nil {
@@ -96,14 +98,9 @@ be reached, 2 usage error (nothing was asked).`)
 	return nil
 }
 
-func printWhoami(s *streams, res whoamiResult, asJSON bool) error {
-	if asJSON {
-		enc := json.NewEncoder(s.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(res); err != nil {
-			return fmt.Errorf("write result: %w", err)
-		}
-		return nil
+func (o *whoamiOptions) print(res whoamiResult) error {
+	if o.JSON {
+		return cliout.WriteJSON(o.Stdout, res)
 	}
 	lines := fmt.Sprintf("account  %s\narn      %s\nuser id  %s\n", res.Account, res.Arn, res.UserID)
 	if res.Matches != nil {
@@ -113,7 +110,7 @@ func printWhoami(s *streams, res whoamiResult, asJSON bool) error {
 		}
 		lines += fmt.Sprintf("expected %s (%s)\n", res.ExpectedAccount, verdict)
 	}
-	if _, err := fmt.Fprint(s.stdout, lines); err != nil {
+	if _, err := fmt.Fprint(o.Stdout, lines); err != nil {
 		return fmt.Errorf("write result: %w", err)
 	}
 	return nil

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -41,25 +40,19 @@ func whoamiAs(account, arn string) *whoamiFake {
 	return &whoamiFake{out: &sts.GetCallerIdentityOutput{Account: aws.String(account), Arn: aws.String(arn), UserId: aws.String("AROAEXAMPLE:GitHubActions")}}
 }
 
-// useWhoamiClient makes whoami talk to api for the rest of the test.
-func useWhoamiClient(t *testing.T, api stacks.CallerIdentityAPI, loadErr error) {
+// runWhoamiCmd runs deployctl whoami with api as STS (or loadErr when
+// the client cannot be built).
+func runWhoamiCmd(t *testing.T, api stacks.CallerIdentityAPI, loadErr error, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	orig := whoamiLoadClient
-	whoamiLoadClient = func(context.Context) (stacks.CallerIdentityAPI, error) { return api, loadErr }
-	t.Cleanup(func() { whoamiLoadClient = orig })
-}
-
-func runWhoamiCmd(t *testing.T, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	var out, errOut bytes.Buffer
-	code = run(context.Background(), append([]string{"whoami"}, args...),
-		&streams{stdout: &out, stderr: &errOut, getenv: func(string) string { return "" }})
-	return code, out.String(), errOut.String()
+	c := newTestCLI(t)
+	c.F.CallerIdentity = func(context.Context) (stacks.CallerIdentityAPI, error) { return api, loadErr }
+	code = c.run(t.Context(), append([]string{"whoami"}, args...)...)
+	return code, c.Stdout(), c.Stderr()
 }
 
 func TestWhoamiPrintsTheAccountAndArn(t *testing.T) {
-	useWhoamiClient(t, whoamiAs(whoamiTestAccount, whoamiTestArn), nil)
-	code, out, errOut := runWhoamiCmd(t, "--expect-account", whoamiTestAccount)
+	t.Parallel()
+	code, out, errOut := runWhoamiCmd(t, whoamiAs(whoamiTestAccount, whoamiTestArn), nil, "--expect-account", whoamiTestAccount)
 	if code != exitOK {
 		t.Fatalf("exit %d, stderr: %s", code, errOut)
 	}
@@ -73,8 +66,9 @@ func TestWhoamiPrintsTheAccountAndArn(t *testing.T) {
 }
 
 func TestWhoamiExitsOneOnAnotherAccount(t *testing.T) {
-	useWhoamiClient(t, whoamiAs("123456789012", "arn:aws:sts::123456789012:assumed-role/experts-prod-infra/GitHubActions"), nil)
-	code, out, errOut := runWhoamiCmd(t, "--expect-account", whoamiTestAccount)
+	t.Parallel()
+	api := whoamiAs("123456789012", "arn:aws:sts::123456789012:assumed-role/experts-prod-infra/GitHubActions")
+	code, out, errOut := runWhoamiCmd(t, api, nil, "--expect-account", whoamiTestAccount)
 	if code != exitFailed {
 		t.Fatalf("exit %d, want %d", code, exitFailed)
 	}
@@ -89,6 +83,7 @@ func TestWhoamiExitsOneOnAnotherAccount(t *testing.T) {
 }
 
 func TestWhoamiJSON(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		args   []string
@@ -107,8 +102,8 @@ func TestWhoamiJSON(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			useWhoamiClient(t, tt.api, nil)
-			code, out, errOut := runWhoamiCmd(t, tt.args...)
+			t.Parallel()
+			code, out, errOut := runWhoamiCmd(t, tt.api, nil, tt.args...)
 			if code != tt.code {
 				t.Fatalf("exit %d, want %d; stderr: %s", code, tt.code, errOut)
 			}
@@ -124,6 +119,7 @@ func TestWhoamiJSON(t *testing.T) {
 }
 
 func TestWhoamiFailures(t *testing.T) {
+	t.Parallel()
 	expired := &smithy.OperationError{ServiceID: "STS", OperationName: "GetCallerIdentity",
 		Err: &smithy.GenericAPIError{Code: "ExpiredToken", Message: "The security token included in the request is expired"}}
 	tests := []struct {
@@ -145,12 +141,12 @@ func TestWhoamiFailures(t *testing.T) {
 		{"refuses positional arguments", []string{whoamiTestAccount}, whoamiAs(whoamiTestAccount, whoamiTestArn), nil,
 			exitUsage, []string{"unexpected argument"}, false},
 		{"refuses unknown flags", []string{"--account", whoamiTestAccount}, whoamiAs(whoamiTestAccount, whoamiTestArn), nil,
-			exitUsage, []string{"flag provided but not defined"}, false},
+			exitUsage, []string{"unknown flag: --account\nsee 'deployctl whoami --help'"}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			useWhoamiClient(t, tt.api, tt.loadErr)
-			code, out, errOut := runWhoamiCmd(t, tt.args...)
+			t.Parallel()
+			code, out, errOut := runWhoamiCmd(t, tt.api, tt.loadErr, tt.args...)
 			if code != tt.code {
 				t.Fatalf("exit %d, want %d; stderr: %s", code, tt.code, errOut)
 			}
@@ -170,11 +166,11 @@ func TestWhoamiFailures(t *testing.T) {
 }
 
 func TestWhoamiHelp(t *testing.T) {
+	t.Parallel()
 	api := whoamiAs(whoamiTestAccount, whoamiTestArn)
-	useWhoamiClient(t, api, nil)
-	code, _, errOut := runWhoamiCmd(t, "--help")
-	if code != exitOK || !strings.Contains(errOut, "--expect-account") || api.calls != 0 {
-		t.Errorf("exit %d, calls %d, usage:\n%s", code, api.calls, errOut)
+	code, out, _ := runWhoamiCmd(t, api, nil, "--help")
+	if code != exitOK || !strings.Contains(out, "--expect-account") || api.calls != 0 {
+		t.Errorf("exit %d, calls %d, usage:\n%s", code, api.calls, out)
 	}
 }
 
@@ -223,7 +219,13 @@ func TestWhoamiUsesTheSDKDefaultConfiguration(t *testing.T) {
 		t.Setenv(k, v)
 	}
 
-	code, out, errOut := runWhoamiCmd(t, "--expect-account", whoamiTestAccount)
+	realWhoami := func() (int, string, string) {
+		c := newTestCLI(t)
+		c.F.CallerIdentity = loadCallerIdentity
+		code := c.run(t.Context(), "whoami", "--expect-account", whoamiTestAccount)
+		return code, c.Stdout(), c.Stderr()
+	}
+	code, out, errOut := realWhoami()
 	if code != exitOK || !strings.Contains(out, whoamiTestArn) {
 		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
 	}
@@ -232,7 +234,7 @@ func TestWhoamiUsesTheSDKDefaultConfiguration(t *testing.T) {
 	}
 
 	t.Setenv("AWS_SESSION_TOKEN", "expired")
-	code, _, errOut = runWhoamiCmd(t, "--expect-account", whoamiTestAccount)
+	code, _, errOut = realWhoami()
 	if code != exitFailed || !strings.Contains(errOut, "AWS credentials expired (ExpiredToken)") {
 		t.Errorf("with an expired token: exit %d, stderr: %s", code, errOut)
 	}

@@ -2,9 +2,7 @@ package deploy_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,11 +16,10 @@ import (
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/experts/platform/internal/golden"
 	"github.com/experts/platform/stacks/deploy"
 	"github.com/experts/platform/stacks/deploy/deploytest"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 const targetGroup = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/experts-dev-api/0a1b2c"
 
@@ -111,23 +108,8 @@ func TestCollectBundle(t *testing.T) {
 	}
 	gotJSON := readFile(t, wantFiles[0])
 	gotMD := readFile(t, wantFiles[1])
-	if *update {
-		writeGolden(t, "bundle.golden.json", gotJSON)
-		writeGolden(t, "bundle.golden.md", gotMD)
-	}
-	var want, got any
-	if err := json.Unmarshal([]byte(readFile(t, filepath.Join("testdata", "bundle.golden.json"))), &want); err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal([]byte(gotJSON), &got); err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("bundle JSON (-want +got):\n%s", diff)
-	}
-	if diff := cmp.Diff(readFile(t, filepath.Join("testdata", "bundle.golden.md")), gotMD); diff != "" {
-		t.Errorf("bundle markdown (-want +got):\n%s", diff)
-	}
+	golden.AssertFunc(t, "bundle.golden.json", []byte(gotJSON), golden.JSON)
+	golden.AssertString(t, "bundle.golden.md", gotMD)
 	if diff := cmp.Diff("## Release api\n"+gotMD+"\n", readFile(t, op.StepSummary)); diff != "" {
 		t.Errorf("job summary (-want +got):\n%s", diff)
 	}
@@ -181,11 +163,4 @@ func readFile(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(data)
-}
-
-func writeGolden(t *testing.T, name, content string) {
-	t.Helper()
-	if err := os.WriteFile(filepath.Join("testdata", name), []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
 }

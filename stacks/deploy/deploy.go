@@ -21,7 +21,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
-	"github.com/aws/smithy-go"
+
+	"github.com/experts/platform/internal/awsauth"
 )
 
 // ECSAPI is the part of the ECS client this package uses.
@@ -65,7 +66,7 @@ var (
 	// ErrTimeout: the deadline of the wait passed.
 	ErrTimeout = errors.New("deadline passed")
 	// ErrCredentialsExpired: AWS refused the session token as expired.
-	ErrCredentialsExpired = errors.New("AWS credentials expired")
+	ErrCredentialsExpired = awsauth.ErrCredentialsExpired
 )
 
 // Defaults used when an Operator or a spec leaves a field at zero.
@@ -196,32 +197,16 @@ func (o *Operator) heartbeatPolls() int {
 	return max(1, int(hb/o.pollInterval()))
 }
 
-// CredentialsExpiredError reports that AWS refused a call because the
-// session token had expired, and says what to check.
-type CredentialsExpiredError struct {
-	Op   string // what was being done, such as "describe tasks"
-	Code string // ExpiredToken or ExpiredTokenException
-	Err  error
-}
-
-func (e *CredentialsExpiredError) Error() string {
-	return fmt.Sprintf("%s: AWS credentials expired (%s): the role session ended before the command did; "+
-		"check the role's session duration (role-duration-seconds of configure-aws-credentials, "+
-		"at most the role's MaxSessionDuration) against the command's deadline", e.Op, e.Code)
-}
-
-// Unwrap lets errors.Is match ErrCredentialsExpired and the SDK error.
-func (e *CredentialsExpiredError) Unwrap() []error { return []error{ErrCredentialsExpired, e.Err} }
+// CredentialsExpiredError reports that AWS refused a call because of the
+// credentials (Expired: the session token had expired), and says what to
+// check.
+type CredentialsExpiredError = awsauth.CredentialsError
 
 // awsError wraps the error of an AWS call with what was being done, and
-// turns an expired session token into a CredentialsExpiredError.
+// turns refused credentials into a CredentialsExpiredError.
 func awsError(op string, err error) error {
-	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) {
-		switch code := apiErr.ErrorCode(); code {
-		case "ExpiredToken", "ExpiredTokenException":
-			return &CredentialsExpiredError{Op: op, Code: code, Err: err}
-		}
+	if ce := awsauth.Classify(op, err); ce != nil {
+		return ce
 	}
 	return fmt.Errorf("%s: %w", op, err)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/experts/platform/infra"
 )
@@ -22,6 +23,26 @@ const (
 	DefaultMigrationTimeout = 30 * time.Minute
 	DefaultTailLines        = 40
 )
+
+// Errors of RunMigration found before a task was started: the spec names
+// something that does not exist.
+var (
+	// ErrNoTaskDefinition: ECS does not know the migration task definition.
+	ErrNoTaskDefinition = errors.New("migration task definition does not exist")
+	// ErrNoContainer: the task definition has no container of that name.
+	ErrNoContainer = errors.New("migration container does not exist")
+)
+
+// specError is an error of RunMigration that errors.Is matches with kind
+// (ErrNoTaskDefinition, ErrNoContainer) while it keeps its own message.
+type specError struct {
+	kind error
+	err  error
+}
+
+func (e *specError) Error() string        { return e.err.Error() }
+func (e *specError) Unwrap() error        { return e.err }
+func (e *specError) Is(target error) bool { return target == e.kind }
 
 // statusStopped is the lastStatus of a task that has stopped for good.
 const statusStopped = "STOPPED"
@@ -147,12 +168,17 @@ func (o *Operator) RunMigration(ctx context.Context, spec MigrationSpec) (*Migra
 	}
 	td, err := o.describeTaskDefinition(ctx, spec.TaskDefinition)
 	if err != nil {
+		var apiErr smithy.APIError
+		if errors.As(err, &apiErr) && apiErr.ErrorCode() == "ClientException" &&
+			strings.Contains(apiErr.ErrorMessage(), "Unable to describe task definition") {
+			return failed(&specError{kind: ErrNoTaskDefinition, err: err})
+		}
 		return failed(err)
 	}
 	res.TaskDefinition = aws.ToString(td.TaskDefinitionArn)
 	if names := containerNames(td.ContainerDefinitions); !slices.Contains(names, spec.Container) {
-		return failed(fmt.Errorf("task definition %s has no container %q (it has %s)",
-			spec.TaskDefinition, spec.Container, strings.Join(names, ", ")))
+		return failed(&specError{kind: ErrNoContainer, err: fmt.Errorf("task definition %s has no container %q (it has %s)",
+			spec.TaskDefinition, spec.Container, strings.Join(names, ", "))})
 	}
 	runs := describeContainer(td, spec.Container)
 	res.Image, res.Version, res.GitSha = runs.image, runs.env["VERSION"], runs.env["GIT_SHA"]

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/experts/platform/internal/golden"
 	"github.com/experts/platform/stacks/deploy"
 	"github.com/experts/platform/stacks/deploy/deploytest"
 )
@@ -518,13 +518,7 @@ func TestMigrationResultRendering(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := tc.render()
-			if *update {
-				writeGolden(t, tc.golden, got)
-			}
-			if diff := cmp.Diff(readFile(t, filepath.Join("testdata", tc.golden)), got); diff != "" {
-				t.Errorf("(-want +got):\n%s", diff)
-			}
+			golden.AssertString(t, tc.golden, tc.render())
 		})
 	}
 }

@@ -3,9 +3,7 @@ package publish_test
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,10 +11,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/experts/platform/internal/golden"
 	"github.com/experts/platform/stacks/publish"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 func TestPublishSetsHeadersOnTheWire(t *testing.T) {
 	e := newEnv(t)
@@ -298,26 +295,7 @@ func TestDryRunChangesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden := filepath.Join("testdata", "plan-v3.golden.json")
-	if *update {
-		if err := os.WriteFile(golden, append(got, '\n'), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	wantJSON, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	var want, have any
-	if err := json.Unmarshal(wantJSON, &want); err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(got, &have); err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(want, have); diff != "" {
-		t.Errorf("plan (-want +got):\n%s", diff)
-	}
+	golden.AssertFunc(t, "plan-v3.golden.json", append(got, '\n'), golden.JSON)
 }
 
 func TestInvalidation(t *testing.T) {
