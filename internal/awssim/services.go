@@ -337,19 +337,21 @@ func (s *Simulator) serveQuery(w http.ResponseWriter, _ string, account string, 
 }
 
 type xmlTargetHealth struct {
-	XMLName xml.Name `xml:"DescribeTargetHealthResult"`
-	Targets []struct {
-		Target struct {
-			ID   string `xml:"Id"`
-			Port int    `xml:"Port"`
-		} `xml:"Target"`
-		HealthCheckPort string `xml:"HealthCheckPort"`
-		TargetHealth    struct {
-			State       string `xml:"State"`
-			Reason      string `xml:"Reason,omitempty"`
-			Description string `xml:"Description,omitempty"`
-		} `xml:"TargetHealth"`
-	} `xml:"TargetHealthDescriptions>member"`
+	XMLName xml.Name          `xml:"DescribeTargetHealthResult"`
+	Targets []xmlTargetStatus `xml:"TargetHealthDescriptions>member"`
+}
+
+type xmlTargetStatus struct {
+	Target struct {
+		ID   string `xml:"Id"`
+		Port int    `xml:"Port"`
+	} `xml:"Target"`
+	HealthCheckPort string `xml:"HealthCheckPort"`
+	TargetHealth    struct {
+		State       string `xml:"State"`
+		Reason      string `xml:"Reason,omitempty"`
+		Description string `xml:"Description,omitempty"`
+	} `xml:"TargetHealth"`
 }
 
 func (s *Simulator) describeTargetHealth(tg string) (any, error) {
@@ -376,18 +378,7 @@ func (s *Simulator) describeTargetHealth(tg string) (any, error) {
 			if t.group != "service:"+svc.name || t.lastStatus != "RUNNING" {
 				continue
 			}
-			var th struct {
-				Target struct {
-					ID   string `xml:"Id"`
-					Port int    `xml:"Port"`
-				} `xml:"Target"`
-				HealthCheckPort string `xml:"HealthCheckPort"`
-				TargetHealth    struct {
-					State       string `xml:"State"`
-					Reason      string `xml:"Reason,omitempty"`
-					Description string `xml:"Description,omitempty"`
-				} `xml:"TargetHealth"`
-			}
+			var th xmlTargetStatus
 			th.Target.ID = fmt.Sprintf("10.0.%d.%d", len(out.Targets)/250, 10+len(out.Targets)%250)
 			th.Target.Port = port
 			th.HealthCheckPort = fmt.Sprint(port)
