@@ -240,3 +240,33 @@ func get(t *testing.T, url string) string {
 	}
 	return string(b)
 }
+
+func TestServeSaysItIsSimulatedAndPrintsTheEnvironment(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, diag strings.Builder
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		err := Serve(ctx, Options{}, account, io.MultiWriter(&out, pw), &diag)
+		_ = pw.Close()
+		done <- err
+	}()
+	// Serve writes the exports once and then serves: read them, then stop it.
+	buf := make([]byte, 4096)
+	if _, err := pr.Read(buf); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(diag.String(), Banner) {
+		t.Errorf("diagnostics start %q, want the banner", diag.String())
+	}
+	for _, want := range []string{"# " + Banner, "export AWS_ACCESS_KEY_ID='AKIA" + account + "'", "export AWS_ENDPOINT_URL_ECS='http://127.0.0.1:", "unset AWS_SESSION_TOKEN"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("exports lack %q:\n%s", want, out.String())
+		}
+	}
+}

@@ -142,6 +142,40 @@ func (s *Simulator) ecr(op, account string, in obj) (any, error) {
 	return nil, errorf("UnknownOperationException", "the aws simulator does not serve ECR %s", op)
 }
 
+// Images are the digests in an ECR repository of account, sorted.
+func (s *Simulator) Images(account, repository string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.repos[s.repoKey(account, repository)]
+	if r == nil {
+		return nil
+	}
+	return sortedKeys(r.images)
+}
+
+// DeleteImages empties an ECR repository of account, as an operator does
+// before deleting a repository that keeps its images.
+func (s *Simulator) DeleteImages(account, repository string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r := s.repos[s.repoKey(account, repository)]; r != nil {
+		r.images = map[string]*image{}
+	}
+}
+
+// Repositories are the names of the ECR repositories of account, sorted.
+func (s *Simulator) Repositories(account string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, k := range sortedKeys(s.repos) {
+		if r := s.repos[k]; r.account == account {
+			out = append(out, r.name)
+		}
+	}
+	return out
+}
+
 func (r *repo) find(digest, tag string) *image {
 	if digest != "" {
 		img := r.images[digest]
@@ -303,19 +337,21 @@ func (s *Simulator) serveQuery(w http.ResponseWriter, _ string, account string, 
 }
 
 type xmlTargetHealth struct {
-	XMLName xml.Name `xml:"DescribeTargetHealthResult"`
-	Targets []struct {
-		Target struct {
-			ID   string `xml:"Id"`
-			Port int    `xml:"Port"`
-		} `xml:"Target"`
-		HealthCheckPort string `xml:"HealthCheckPort"`
-		TargetHealth    struct {
-			State       string `xml:"State"`
-			Reason      string `xml:"Reason,omitempty"`
-			Description string `xml:"Description,omitempty"`
-		} `xml:"TargetHealth"`
-	} `xml:"TargetHealthDescriptions>member"`
+	XMLName xml.Name          `xml:"DescribeTargetHealthResult"`
+	Targets []xmlTargetStatus `xml:"TargetHealthDescriptions>member"`
+}
+
+type xmlTargetStatus struct {
+	Target struct {
+		ID   string `xml:"Id"`
+		Port int    `xml:"Port"`
+	} `xml:"Target"`
+	HealthCheckPort string `xml:"HealthCheckPort"`
+	TargetHealth    struct {
+		State       string `xml:"State"`
+		Reason      string `xml:"Reason,omitempty"`
+		Description string `xml:"Description,omitempty"`
+	} `xml:"TargetHealth"`
 }
 
 func (s *Simulator) describeTargetHealth(tg string) (any, error) {
@@ -342,18 +378,7 @@ func (s *Simulator) describeTargetHealth(tg string) (any, error) {
 			if t.group != "service:"+svc.name || t.lastStatus != "RUNNING" {
 				continue
 			}
-			var th struct {
-				Target struct {
-					ID   string `xml:"Id"`
-					Port int    `xml:"Port"`
-				} `xml:"Target"`
-				HealthCheckPort string `xml:"HealthCheckPort"`
-				TargetHealth    struct {
-					State       string `xml:"State"`
-					Reason      string `xml:"Reason,omitempty"`
-					Description string `xml:"Description,omitempty"`
-				} `xml:"TargetHealth"`
-			}
+			var th xmlTargetStatus
 			th.Target.ID = fmt.Sprintf("10.0.%d.%d", len(out.Targets)/250, 10+len(out.Targets)%250)
 			th.Target.Port = port
 			th.HealthCheckPort = fmt.Sprint(port)

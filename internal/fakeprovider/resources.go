@@ -108,6 +108,10 @@ func (p *Provider) delete(ctx context.Context, sim *simClient, answers mockaws.A
 		return p.deleteDocker(ctx, sim, typ, state)
 	}
 	switch typ {
+	case "aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer":
+		if protect := unwrap(state["enableDeletionProtection"]); protect.IsBool() && protect.BoolValue() {
+			return &apiError{Code: "OperationNotPermitted", Message: fmt.Sprintf("Load balancer '%s' cannot be deleted because deletion protection is enabled", id)}
+		}
 	case "aws:ecs/service:Service":
 		err := sim.ecs(ctx, "DeleteService", map[string]any{"cluster": plainString(state["cluster"]), "service": plainString(state["name"]), "force": true}, nil)
 		if isCode(err, "ServiceNotFoundException") {

@@ -1,0 +1,1 @@
+print("rehearsal stand-in mcp")
