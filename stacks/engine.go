@@ -157,6 +157,15 @@ type LocalEngine struct {
 	err  error
 }
 
+// EngineFor returns the engine of a stack that is already selected, with
+// the project and stack files of dir (the rehearsal's stacks, which carry
+// their own environment).
+func EngineFor(st auto.Stack, dir string) *LocalEngine {
+	e := &LocalEngine{Dir: dir, Stack: st.Name(), st: st}
+	e.once.Do(func() {})
+	return e
+}
+
 func (e *LocalEngine) stack(ctx context.Context) (auto.Stack, error) {
 	e.once.Do(func() {
 		e.st, e.err = auto.SelectStackLocalSource(ctx, e.Stack, e.Dir, auto.Program(infra.Program))
