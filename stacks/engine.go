@@ -114,7 +114,7 @@ func (e *ConcurrentUpdateError) Error() string {
 		who = " (lock " + e.Holder + ")"
 	}
 	return fmt.Sprintf("stack %s is being updated by another run%s: wait for it to finish and run again "+
-		"(workflows serialise deploys with a concurrency group; never delete the lock while the other run may be writing)", e.Stack, who)
+		"(workflows serialize deploys with a concurrency group; never delete the lock while the other run may be writing)", e.Stack, who)
 }
 
 // Unwrap lets errors.Is match ErrConcurrentUpdate.

@@ -46,7 +46,8 @@ func (r Registry) get(ctx context.Context, url string, id ecrtypes.ImageIdentifi
 	if err != nil {
 		return nil, fmt.Errorf("look up image in %s: %w", url, err)
 	}
-	for _, f := range out.Failures {
+	if len(out.Failures) > 0 {
+		f := out.Failures[0]
 		if f.FailureCode == ecrtypes.ImageFailureCodeImageNotFound || f.FailureCode == ecrtypes.ImageFailureCodeImageTagDoesNotMatchDigest {
 			return nil, nil
 		}
@@ -64,7 +65,7 @@ func (r Registry) ImageExists(ctx context.Context, url, digest string) (bool, er
 	return img != nil, err
 }
 
-// ErrNoSuchTag: the repository has no image under the tag.
+// ErrNoSuchTag reports a repository without an image under the tag.
 var ErrNoSuchTag = errors.New("no image under that tag")
 
 // DigestForTag implements DigestResolver.
