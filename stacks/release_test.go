@@ -401,7 +401,7 @@ func TestReleaseFaults(t *testing.T) {
 
 // failVerifyOf makes verification of the api release version fail.
 func (f *fixture) failVerifyOf(version string, err error) {
-	f.deployer.onVerify = func(_ context.Context, spec deploy.VerifySpec) error {
+	f.deployer.onVerify = func(context.Context, deploy.VerifySpec) error {
 		live := f.engine.live()
 		if live["api"].Version == version {
 			return err
