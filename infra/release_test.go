@@ -2,6 +2,7 @@ package infra
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
@@ -210,7 +211,8 @@ func TestDecodeConfigChecksTheDeploymentRecord(t *testing.T) {
 			}
 			var keys []string
 			for _, e := range unjoin(err) {
-				if ce, ok := e.(*ConfigError); ok {
+				var ce *ConfigError
+				if errors.As(e, &ce) {
 					keys = append(keys, ce.Key)
 				}
 			}

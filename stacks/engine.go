@@ -114,7 +114,7 @@ func (e *ConcurrentUpdateError) Error() string {
 		who = " (lock " + e.Holder + ")"
 	}
 	return fmt.Sprintf("stack %s is being updated by another run%s: wait for it to finish and run again "+
-		"(workflows serialise deploys with a concurrency group; never delete the lock while the other run may be writing)", e.Stack, who)
+		"(workflows serialize deploys with a concurrency group; never delete the lock while the other run may be writing)", e.Stack, who)
 }
 
 // Unwrap lets errors.Is match ErrConcurrentUpdate.
@@ -155,6 +155,15 @@ type LocalEngine struct {
 	once sync.Once
 	st   auto.Stack
 	err  error
+}
+
+// EngineFor returns the engine of a stack that is already selected, with
+// the project and stack files of dir (the rehearsal's stacks, which carry
+// their own environment).
+func EngineFor(st auto.Stack, dir string) *LocalEngine {
+	e := &LocalEngine{Dir: dir, Stack: st.Name(), st: st}
+	e.once.Do(func() {})
+	return e
 }
 
 func (e *LocalEngine) stack(ctx context.Context) (auto.Stack, error) {

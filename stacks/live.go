@@ -19,12 +19,18 @@ type LivePreviewOptions struct {
 	// ExpectNoChanges makes any planned change an error: drift detection
 	// after a deploy.
 	ExpectNoChanges bool
+	// Refresh reads the actual state of every resource before planning,
+	// so that changes made outside Pulumi show as drift.
+	Refresh bool
 }
 
 // PreviewLive runs `pulumi preview` of the program for an existing stack
 // through the Automation API, with the program inline and the project and
 // stack files of dir. It needs the Pulumi CLI, the stack's backend and AWS
-// credentials; it returns the planned changes by operation.
+// credentials; it returns the planned changes by operation. The program
+// keeps the live release (it reads it from the stack's own outputs), so the
+// preview shows no image change whatever the stack file's bootstrap release
+// says.
 func PreviewLive(ctx context.Context, dir, stack string, opts LivePreviewOptions) (map[string]int, error) {
 	s, err := auto.SelectStackLocalSource(ctx, stack, dir, auto.Program(infra.Program))
 	if err != nil {
@@ -36,6 +42,9 @@ func PreviewLive(ctx context.Context, dir, stack string, opts LivePreviewOptions
 	}
 	if opts.ExpectNoChanges {
 		popts = append(popts, optpreview.ExpectNoChanges())
+	}
+	if opts.Refresh {
+		popts = append(popts, optpreview.Refresh())
 	}
 	res, err := s.Preview(ctx, popts...)
 	if err != nil {

@@ -366,11 +366,17 @@ func (r *releaseRun) update(ctx context.Context, rel map[string]infra.Release, k
 
 // updateMessage is the history message of an update the driver makes.
 func updateMessage(seq int, kind, step, service string, rel infra.Release, run *infra.Run) string {
-	msg := fmt.Sprintf("deployctl %s %s %s", kind, service, rel.Version)
-	if step != "" {
-		msg += " (" + step + ")"
+	var msg string
+	switch kind {
+	case infra.DeploymentInfra:
+		msg = fmt.Sprintf("deployctl up [stack version %d]", seq)
+	default:
+		msg = fmt.Sprintf("deployctl %s %s %s", kind, service, rel.Version)
+		if step != "" {
+			msg += " (" + step + ")"
+		}
+		msg += fmt.Sprintf(" [stack version %d]", seq)
 	}
-	msg += fmt.Sprintf(" [stack version %d]", seq)
 	if run != nil {
 		if run.URL != "" {
 			msg += " run " + run.URL

@@ -64,7 +64,7 @@ func (f *fixture) ledger(t *testing.T) Ledger {
 	return l
 }
 
-// kinds summarises the ledger: "version kind/step service result".
+// kinds summarizes the ledger: "version kind/step service result".
 func kinds(l Ledger) []string {
 	var out []string
 	for _, e := range l {
@@ -176,7 +176,7 @@ func TestReleaseFaults(t *testing.T) {
 		{
 			name: "fails at migrate when the migration exits 1, and clears the pending migration",
 			setup: func(f *fixture, _ context.Context, _ context.CancelFunc) {
-				f.deployer.migration = func(spec deploy.MigrationSpec) (*deploy.MigrationResult, error) {
+				f.deployer.migration = func(deploy.MigrationSpec) (*deploy.MigrationResult, error) {
 					return &deploy.MigrationResult{TaskID: "0abc", ExitCode: &one, Reason: "container migrate exited with code 1"},
 						fmt.Errorf("%w: task 0abc: container migrate exited with code 1", deploy.ErrMigrationFailed)
 				}
@@ -189,7 +189,7 @@ func TestReleaseFaults(t *testing.T) {
 		{
 			name: "fails at migrate when the migration never starts",
 			setup: func(f *fixture, _ context.Context, _ context.CancelFunc) {
-				f.deployer.migration = func(spec deploy.MigrationSpec) (*deploy.MigrationResult, error) {
+				f.deployer.migration = func(deploy.MigrationSpec) (*deploy.MigrationResult, error) {
 					return &deploy.MigrationResult{TaskID: "0abc", StopCode: "TaskFailedToStart"},
 						fmt.Errorf("%w: task 0abc: container migrate never exited with a code (stop code TaskFailedToStart: CannotPullContainerError: pull image manifest has been retried 5 time(s))", deploy.ErrMigrationFailed)
 				}
@@ -202,7 +202,7 @@ func TestReleaseFaults(t *testing.T) {
 		{
 			name: "fails at migrate when the task never stops",
 			setup: func(f *fixture, _ context.Context, _ context.CancelFunc) {
-				f.deployer.migration = func(spec deploy.MigrationSpec) (*deploy.MigrationResult, error) {
+				f.deployer.migration = func(deploy.MigrationSpec) (*deploy.MigrationResult, error) {
 					return &deploy.MigrationResult{TaskID: "0abc", TimedOut: true, StopRequested: true},
 						fmt.Errorf("%w: %w: task 0abc did not stop within 30m0s (last status RUNNING); task arn:aws:ecs:eu-west-1:1:task/c/0abc was stopped (container migrate: exit code 137)",
 							deploy.ErrMigrationFailed, deploy.ErrTimeout)
@@ -272,7 +272,7 @@ func TestReleaseFaults(t *testing.T) {
 		{
 			name: "stops with the lock holder when another update runs",
 			setup: func(f *fixture, _ context.Context, _ context.CancelFunc) {
-				f.engine.upErr = func(n int, _ map[string]infra.Release) error {
+				f.engine.upErr = func(int, map[string]infra.Release) error {
 					return &ConcurrentUpdateError{Stack: "dev", Holder: "created by runner@fv-az123 (pid 4711) at 2026-11-30T09:00:00Z"}
 				}
 			},
@@ -283,7 +283,7 @@ func TestReleaseFaults(t *testing.T) {
 		},
 		{
 			name: "rolls back and verifies when interrupted between roll-out and verify",
-			setup: func(f *fixture, ctx context.Context, cancel context.CancelFunc) {
+			setup: func(f *fixture, _ context.Context, cancel context.CancelFunc) {
 				f.deployer.onVerify = func(vctx context.Context, spec deploy.VerifySpec) error {
 					if strings.HasSuffix(spec.TaskDefinition, ":2") && vctx.Err() == nil {
 						cancel() // SIGINT arrives as verification starts
@@ -401,7 +401,7 @@ func TestReleaseFaults(t *testing.T) {
 
 // failVerifyOf makes verification of the api release version fail.
 func (f *fixture) failVerifyOf(version string, err error) {
-	f.deployer.onVerify = func(_ context.Context, spec deploy.VerifySpec) error {
+	f.deployer.onVerify = func(context.Context, deploy.VerifySpec) error {
 		live := f.engine.live()
 		if live["api"].Version == version {
 			return err

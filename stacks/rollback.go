@@ -18,7 +18,7 @@ type RollbackRequest struct {
 	ToRelease string // a release version of the service
 }
 
-// ErrNoRollbackTarget: the ledger holds no update to roll back to.
+// ErrNoRollbackTarget reports a ledger without an update to roll back to.
 var ErrNoRollbackTarget = errors.New("no rollback target")
 
 // SelectRollbackTarget chooses the stack version whose release of service

@@ -232,8 +232,8 @@ func describeContainer(td *ecstypes.TaskDefinition, name string) containerRuns {
 	return out
 }
 
-// ErrWrongRelease: the migration task definition runs another release than
-// the one being released.
+// ErrWrongRelease reports a migration task definition that runs another
+// release than the one being released.
 var ErrWrongRelease = errors.New("migration task definition runs another release")
 
 func checkRuns(spec MigrationSpec, runs containerRuns) error {
@@ -416,14 +416,13 @@ func (o *Operator) abandon(ctx context.Context, spec MigrationSpec, td *ecstypes
 		graceCtx, cancelGrace := context.WithTimeout(context.WithoutCancel(ctx), spec.StopGrace+stopTimeout)
 		graceErr := o.waitStopped(graceCtx, spec, res, spec.StopGrace)
 		cancelGrace()
-		switch {
-		case graceErr == nil:
+		if graceErr == nil {
 			exit := "no exit code"
 			if res.ExitCode != nil {
 				exit = fmt.Sprintf("exit code %d", *res.ExitCode)
 			}
 			stopped = fmt.Sprintf("task %s was stopped (container %s: %s)", res.TaskArn, spec.Container, exit)
-		default:
+		} else {
 			stopped = fmt.Sprintf("task %s was asked to stop but is still %s after %s: it may still be running; "+
 				"check it before running again (aws ecs describe-tasks --cluster %s --tasks %s)",
 				res.TaskArn, orNone(res.LastStatus), spec.StopGrace, spec.Cluster, res.TaskArn)
