@@ -154,7 +154,7 @@ const (
 	notStarted uploadState = iota
 	uploaded
 	failed
-	unknown // cancelled in flight
+	unknown // canceled in flight
 )
 
 // upload runs the phases in order, each with bounded concurrency, renewing
@@ -210,7 +210,7 @@ func (p *Publisher) upload(ctx context.Context, plan *Plan, res *Result, l *lock
 						}
 						return nil
 					case phaseCtx.Err() != nil:
-						states[f.Key] = unknown // cancelled after another upload failed
+						states[f.Key] = unknown // canceled after another upload failed
 						return nil
 					default:
 						states[f.Key] = failed

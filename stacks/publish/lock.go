@@ -188,7 +188,7 @@ func (p *Publisher) renew(ctx context.Context, l *lock, step Step) error {
 }
 
 // release removes the lock if it is still this publish's (If-Match). It
-// runs even when ctx was cancelled.
+// runs even when ctx was canceled.
 func (p *Publisher) release(ctx context.Context, l *lock) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()

@@ -218,7 +218,7 @@ type Result struct {
 	Uploaded       []string `json:"uploaded"`
 	UploadedBytes  int64    `json:"uploadedBytes"`
 	NotUploaded    []string `json:"notUploaded"`
-	// Unknown are files whose upload was cancelled in flight: S3 may or
+	// Unknown are files whose upload was canceled in flight: S3 may or
 	// may not have stored them.
 	Unknown        []string `json:"unknown"`
 	Skipped        int      `json:"skipped"`
@@ -246,7 +246,7 @@ func (e *UploadError) Error() string {
 	}
 	unknown := ""
 	if len(e.Unknown) > 0 {
-		unknown = fmt.Sprintf(", %d cancelled in flight (state unknown)", len(e.Unknown))
+		unknown = fmt.Sprintf(", %d canceled in flight (state unknown)", len(e.Unknown))
 	}
 	return fmt.Sprintf("upload stopped in phase %q with %d file(s) uploaded and %d not uploaded%s (%s): %v",
 		e.Phase, len(e.Uploaded), len(e.NotUploaded), unknown, state, e.Err)

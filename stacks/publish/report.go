@@ -59,7 +59,7 @@ func (r *Result) WriteText(w io.Writer, failed bool) error {
 			fmt.Fprintf(b, "not uploaded  %s\n", k)
 		}
 		for _, k := range r.Unknown {
-			fmt.Fprintf(b, "unknown       %s (cancelled in flight: S3 may have stored it)\n", k)
+			fmt.Fprintf(b, "unknown       %s (canceled in flight: S3 may have stored it)\n", k)
 		}
 	case r.Unchanged:
 		fmt.Fprintf(b, "release %s is already live in bucket %s: nothing uploaded, %d unchanged, %d deleted, %d path(s) invalidated, in %.1fs\n",
