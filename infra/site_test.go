@@ -249,7 +249,7 @@ func TestSiteDistributionServesTheBucketThroughOAC(t *testing.T) {
 			if got, _ := def["responseHeadersPolicyId"].(string); !strings.HasPrefix(got, "site-headers-") {
 				t.Errorf("response headers policy id = %q, want the site's headers policy", got)
 			}
-			for _, b := range ruleList(in["orderedCacheBehaviors"]) {
+			for _, b := range asList(in["orderedCacheBehaviors"]) {
 				t.Errorf("unexpected ordered cache behavior %v", b)
 			}
 		})
@@ -600,7 +600,7 @@ func TestSiteRulesFireOnBadResources(t *testing.T) {
 			name: "passes a load balancer origin without origin access control",
 			damage: func(t *testing.T, rs []policy.Resource) {
 				d := distribution(t, rs)
-				d["origins"] = append(ruleList(d["origins"]), map[string]any{
+				d["origins"] = append(asList(d["origins"]), map[string]any{
 					"originId": "api", "domainName": "experts-dev-api-123.eu-west-1.elb.amazonaws.com",
 					"customOriginConfig": map[string]any{"originProtocolPolicy": "https-only"},
 				})
@@ -643,4 +643,10 @@ func TestSiteRulesFireOnBadResources(t *testing.T) {
 			}
 		})
 	}
+}
+
+// asList returns a plain list, nil if v is not one.
+func asList(v any) []any {
+	l, _ := v.([]any)
+	return l
 }
