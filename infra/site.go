@@ -1,8 +1,11 @@
 package infra
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudfront"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
@@ -53,6 +56,28 @@ const (
 	siteCSP = "base-uri 'self'; frame-ancestors 'none'; object-src 'none'"
 )
 
+// siteFileExtensions are the extensions that make a path a file rather
+// than an app route: what a built frontend ships. "/assets/app-3f9a1c.js" is
+// a file, "/experts/jane.doe" and "/v1.2/notes" are routes.
+var siteFileExtensions = []string{
+	"apng", "avif", "bmp", "br", "cjs", "css", "csv", "eot", "flac", "gif", "glb", "gltf", "gz",
+	"htm", "html", "ico", "jpeg", "jpg", "js", "json", "jsonld", "jxl", "m4a", "map", "md", "mjs",
+	"mp3", "mp4", "ogg", "opus", "otf", "pdf", "png", "svg", "ttf", "txt", "vtt", "wasm", "wav",
+	"webm", "webmanifest", "webp", "woff", "woff2", "xml", "zip",
+}
+
+// siteErrorPage is the page CloudFront answers a missing file with, kept in
+// the bucket under a prefix the publisher reserves (it never lists or
+// deletes it).
+const (
+	siteErrorPageKey  = "_errors/404.html"
+	siteErrorPageBody = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Not found</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body><h1>Not found</h1><p>This file does not exist. <a href="/">Go to the home page</a>.</p></body></html>
+`
+)
+
 // siteRouterCode is the CloudFront Function that maps viewer paths to
 // objects on viewer requests.
 //
@@ -61,29 +86,51 @@ const (
 // 403/404 into a 200 index.html: those would also answer a missing
 // /assets/app-3f9a1c.js with HTML and status 200, which browsers then fail
 // to parse as a script, the cache keeps, and the app cannot tell from a
-// network error. With this function a path whose last segment has no
-// extension is an app route and gets /index.html; a path with an
-// extension is a file and is served as is, so a missing file stays an
-// error (403: CloudFront may not list the bucket, so S3 does not say
-// whether the key exists), which the app can detect and recover from by
-// reloading. A path ending in "/" gets that directory's index.html ("/"
-// the app itself). /.well-known/ files are served as they are, and the
-// publisher's release manifests (_releases/) are not part of the site.
-const siteRouterCode = `// experts site router: maps viewer paths to objects in the site bucket.
+// network error. With this function a path whose last segment ends in a
+// known file extension (siteFileExtensions) is a file and is served as is;
+// every other path, with or without a trailing "/", is an app route and gets
+// /index.html. A missing file is a 404 (CloudFront may list the bucket, so
+// S3 says the key does not exist) with a small page and the status kept,
+// which the app can detect and recover from by reloading. /.well-known/
+// files are served as they are, and the publisher's release manifests
+// (_releases/) are not part of the site.
+var siteRouterCode = `// experts site router: maps viewer paths to objects in the site bucket.
+var FILE_EXTENSIONS = {` + siteExtensionsJS() + `};
+
 function handler(event) {
   var request = event.request;
   var uri = request.uri;
   if (uri.startsWith('/_releases/')) {
     return { statusCode: 404, statusDescription: 'Not Found' };
   }
-  if (uri.endsWith('/')) {
-    request.uri = uri + 'index.html';
-  } else if (!uri.startsWith('/.well-known/') && uri.slice(uri.lastIndexOf('/') + 1).indexOf('.') === -1) {
+  if (uri.startsWith('/.well-known/')) {
+    return request;
+  }
+  var last = uri.slice(uri.lastIndexOf('/') + 1);
+  var dot = last.lastIndexOf('.');
+  if (dot <= 0 || FILE_EXTENSIONS[last.slice(dot + 1).toLowerCase()] !== true) {
     request.uri = '/index.html';
   }
   return request;
 }
 `
+
+func siteExtensionsJS() string {
+	parts := make([]string, len(siteFileExtensions))
+	for i, ext := range siteFileExtensions {
+		parts[i] = fmt.Sprintf("'%s': true", ext)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// siteRouterName names the router function after its code: CloudFront
+// function names are unique in the account, and a change that replaces the
+// function creates the new one before deleting the old, so the new one needs
+// a name of its own. The code is what may change; the name changes with it.
+func siteRouterName(cfg *Config, code string) string {
+	sum := sha256.Sum256([]byte("cloudfront-js-2.0\x00" + code))
+	return cfg.Name("site-router") + "-" + hex.EncodeToString(sum[:4])
+}
 
 // NewSite declares the site's bucket, its policy and the distribution in
 // front of it.
@@ -98,15 +145,29 @@ func NewSite(ctx *pulumi.Context, name string, args *SiteArgs, opts ...pulumi.Re
 	}
 	parent := pulumi.Parent(site)
 
-	bucket, access, err := newSiteBucket(ctx, name, cfg, parent)
+	logs, err := newSiteLogBucket(ctx, name, cfg, parent)
 	if err != nil {
 		return nil, err
 	}
-	dist, err := newSiteDistribution(ctx, name, cfg, bucket, parent)
+	bucket, access, err := newSiteBucket(ctx, name, cfg, logs, parent)
 	if err != nil {
 		return nil, err
 	}
-	// Only this distribution may read, and only objects; nothing may reach
+	if _, err := s3.NewBucketObjectv2(ctx, name+"-error-page", &s3.BucketObjectv2Args{
+		Bucket:       bucket.ID(),
+		Key:          pulumi.String(siteErrorPageKey),
+		Content:      pulumi.String(siteErrorPageBody),
+		ContentType:  pulumi.String("text/html; charset=utf-8"),
+		CacheControl: pulumi.String("no-cache"),
+	}, parent); err != nil {
+		return nil, fmt.Errorf("site error page: %w", err)
+	}
+	dist, err := newSiteDistribution(ctx, name, cfg, bucket, logs, parent)
+	if err != nil {
+		return nil, err
+	}
+	// Only this distribution may read and list (so that a missing key is a
+	// 404, not a 403), never the publisher's manifests; nothing may reach
 	// the bucket without TLS. The policy waits for the public access block
 	// so that the bucket is never briefly open to a public policy.
 	bucketPolicy := PolicyJSON(func(v []any) PolicyDocument {
@@ -131,18 +192,37 @@ func NewSite(ctx *pulumi.Context, name string, args *SiteArgs, opts ...pulumi.Re
 }
 
 // siteBucketPolicy allows the distribution (through its Origin Access
-// Control) to read objects and denies every request without TLS.
+// Control) to read objects and list the bucket, so that S3 answers a
+// missing key with 404 rather than 403; denies CloudFront the publisher's
+// release manifests; and denies every request without TLS.
 func siteBucketPolicy(bucketArn, distributionArn string) PolicyDocument {
+	onlyThisDistribution := map[string]map[string]any{
+		"StringEquals": {"AWS:SourceArn": distributionArn},
+	}
+	cloudFront := map[string]StringOrList{"Service": {"cloudfront.amazonaws.com"}}
 	return NewPolicyDocument(
 		Statement{
 			Sid:       "AllowCloudFrontOriginAccessControlRead",
 			Effect:    "Allow",
-			Principal: map[string]StringOrList{"Service": {"cloudfront.amazonaws.com"}},
+			Principal: cloudFront,
 			Action:    StringOrList{"s3:GetObject"},
 			Resource:  StringOrList{bucketArn + "/*"},
-			Condition: map[string]map[string]any{
-				"StringEquals": {"AWS:SourceArn": distributionArn},
-			},
+			Condition: onlyThisDistribution,
+		},
+		Statement{
+			Sid:       "AllowCloudFrontOriginAccessControlList",
+			Effect:    "Allow",
+			Principal: cloudFront,
+			Action:    StringOrList{"s3:ListBucket"},
+			Resource:  StringOrList{bucketArn},
+			Condition: onlyThisDistribution,
+		},
+		Statement{
+			Sid:       "DenyCloudFrontReleaseManifests",
+			Effect:    "Deny",
+			Principal: cloudFront,
+			Action:    StringOrList{"s3:GetObject"},
+			Resource:  StringOrList{bucketArn + "/_releases/*"},
 		},
 		Statement{
 			Sid:       "DenyInsecureTransport",
@@ -159,7 +239,7 @@ func siteBucketPolicy(bucketArn, distributionArn string) PolicyDocument {
 
 // newSiteBucket declares the private bucket and returns it with its public
 // access block.
-func newSiteBucket(ctx *pulumi.Context, name string, cfg *Config, parent pulumi.ResourceOption) (*s3.BucketV2, *s3.BucketPublicAccessBlock, error) {
+func newSiteBucket(ctx *pulumi.Context, name string, cfg *Config, logs *s3.BucketV2, parent pulumi.ResourceOption) (*s3.BucketV2, *s3.BucketPublicAccessBlock, error) {
 	bucket, err := s3.NewBucketV2(ctx, name+"-bucket", &s3.BucketV2Args{
 		Bucket: pulumi.String(cfg.Site.BucketName),
 		// The frontend can always be published again; only dev may be
@@ -234,13 +314,142 @@ func newSiteBucket(ctx *pulumi.Context, name string, cfg *Config, parent pulumi.
 	}, parent, pulumi.DependsOn([]pulumi.Resource{versioning})); err != nil {
 		return nil, nil, fmt.Errorf("site bucket lifecycle: %w", err)
 	}
+	if _, err := s3.NewBucketLoggingV2(ctx, name+"-bucket-logging", &s3.BucketLoggingV2Args{
+		Bucket:       bucket.ID(),
+		TargetBucket: logs.ID(),
+		TargetPrefix: pulumi.String(siteLogPrefixS3),
+	}, parent); err != nil {
+		return nil, nil, fmt.Errorf("site bucket access logging: %w", err)
+	}
 	return bucket, access, nil
+}
+
+// Where the access logs go in the log bucket.
+const (
+	siteLogPrefixS3         = "s3/"
+	siteLogPrefixCloudFront = "cloudfront/"
+)
+
+// siteLogRetentionDays is how long access logs are kept.
+func siteLogRetentionDays(cfg *Config) int {
+	if cfg.IsProd() {
+		return 365
+	}
+	return 30
+}
+
+// newSiteLogBucket declares the private bucket that receives the access
+// logs of the distribution (CloudFront standard logging, which writes with
+// an ACL grant to its log-delivery account, so ACLs stay enabled for the
+// bucket owner's objects) and of the site bucket (S3 server access logging,
+// admitted by a bucket policy for that one source bucket). Logs expire
+// after siteLogRetentionDays.
+func newSiteLogBucket(ctx *pulumi.Context, name string, cfg *Config, parent pulumi.ResourceOption) (*s3.BucketV2, error) {
+	bucketName := cfg.Site.BucketName + "-logs"
+	if len(bucketName) > 63 {
+		return nil, fmt.Errorf("site log bucket %s is longer than 63 characters: shorten site bucketName", bucketName)
+	}
+	logs, err := s3.NewBucketV2(ctx, name+"-logs", &s3.BucketV2Args{
+		Bucket:       pulumi.String(bucketName),
+		ForceDestroy: pulumi.Bool(!cfg.IsProd()),
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("site log bucket: %w", err)
+	}
+	access, err := s3.NewBucketPublicAccessBlock(ctx, name+"-logs-public-access", &s3.BucketPublicAccessBlockArgs{
+		Bucket:                logs.ID(),
+		BlockPublicAcls:       pulumi.Bool(true),
+		BlockPublicPolicy:     pulumi.Bool(true),
+		IgnorePublicAcls:      pulumi.Bool(true),
+		RestrictPublicBuckets: pulumi.Bool(true),
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("site log bucket public access block: %w", err)
+	}
+	if _, err := s3.NewBucketOwnershipControls(ctx, name+"-logs-ownership", &s3.BucketOwnershipControlsArgs{
+		Bucket: logs.ID(),
+		// CloudFront standard logging needs ACLs; the owner still owns
+		// every object written with bucket-owner-full-control.
+		Rule: &s3.BucketOwnershipControlsRuleArgs{ObjectOwnership: pulumi.String("BucketOwnerPreferred")},
+	}, parent); err != nil {
+		return nil, fmt.Errorf("site log bucket ownership: %w", err)
+	}
+	if _, err := s3.NewBucketServerSideEncryptionConfigurationV2(ctx, name+"-logs-encryption", &s3.BucketServerSideEncryptionConfigurationV2Args{
+		Bucket: logs.ID(),
+		Rules: s3.BucketServerSideEncryptionConfigurationV2RuleArray{
+			&s3.BucketServerSideEncryptionConfigurationV2RuleArgs{
+				// SSE-S3: both log writers support it without a key policy.
+				ApplyServerSideEncryptionByDefault: &s3.BucketServerSideEncryptionConfigurationV2RuleApplyServerSideEncryptionByDefaultArgs{
+					SseAlgorithm: pulumi.String("AES256"),
+				},
+			},
+		},
+	}, parent); err != nil {
+		return nil, fmt.Errorf("site log bucket encryption: %w", err)
+	}
+	if _, err := s3.NewBucketLifecycleConfigurationV2(ctx, name+"-logs-lifecycle", &s3.BucketLifecycleConfigurationV2Args{
+		Bucket: logs.ID(),
+		Rules: s3.BucketLifecycleConfigurationV2RuleArray{
+			&s3.BucketLifecycleConfigurationV2RuleArgs{
+				Id:     pulumi.String("expire-access-logs"),
+				Status: pulumi.String("Enabled"),
+				Filter: &s3.BucketLifecycleConfigurationV2RuleFilterArgs{},
+				Expiration: &s3.BucketLifecycleConfigurationV2RuleExpirationArgs{
+					Days: pulumi.Int(siteLogRetentionDays(cfg)),
+				},
+				AbortIncompleteMultipartUpload: &s3.BucketLifecycleConfigurationV2RuleAbortIncompleteMultipartUploadArgs{
+					DaysAfterInitiation: pulumi.Int(1),
+				},
+			},
+		},
+	}, parent); err != nil {
+		return nil, fmt.Errorf("site log bucket lifecycle: %w", err)
+	}
+	policy := PolicyJSON(func(v []any) PolicyDocument {
+		return siteLogBucketPolicy(v[0].(string), v[1].(string), cfg.AccountID)
+	}, logs.Arn, pulumi.Sprintf("arn:aws:s3:::%s", cfg.Site.BucketName))
+	if _, err := s3.NewBucketPolicy(ctx, name+"-logs-policy", &s3.BucketPolicyArgs{
+		Bucket: logs.ID(),
+		Policy: policy,
+	}, parent, pulumi.DependsOn([]pulumi.Resource{access})); err != nil {
+		return nil, fmt.Errorf("site log bucket policy: %w", err)
+	}
+	return logs, nil
+}
+
+// siteLogBucketPolicy lets S3 server access logging write the site
+// bucket's logs (that source bucket, in this account, only) and denies
+// every request without TLS.
+func siteLogBucketPolicy(logsArn, siteBucketArn, accountID string) PolicyDocument {
+	return NewPolicyDocument(
+		Statement{
+			Sid:       "AllowS3ServerAccessLogs",
+			Effect:    "Allow",
+			Principal: map[string]StringOrList{"Service": {"logging.s3.amazonaws.com"}},
+			Action:    StringOrList{"s3:PutObject"},
+			Resource:  StringOrList{logsArn + "/" + siteLogPrefixS3 + "*"},
+			Condition: map[string]map[string]any{
+				"ArnEquals":    {"aws:SourceArn": siteBucketArn},
+				"StringEquals": {"aws:SourceAccount": accountID},
+			},
+		},
+		Statement{
+			Sid:       "DenyInsecureTransport",
+			Effect:    "Deny",
+			Principal: map[string]StringOrList{"AWS": {"*"}},
+			Action:    StringOrList{"s3:*"},
+			Resource:  StringOrList{logsArn, logsArn + "/*"},
+			Condition: map[string]map[string]any{
+				"Bool": {"aws:SecureTransport": "false"},
+			},
+		},
+	)
 }
 
 // newSiteDistribution declares the distribution and what it uses: the
 // Origin Access Control, the router function, the cache and response
 // headers policies.
-func newSiteDistribution(ctx *pulumi.Context, name string, cfg *Config, bucket *s3.BucketV2, parent pulumi.ResourceOption) (*cloudfront.Distribution, error) {
+func newSiteDistribution(ctx *pulumi.Context, name string, cfg *Config, bucket, logs *s3.BucketV2, parent pulumi.ResourceOption) (*cloudfront.Distribution, error) {
 	oac, err := cloudfront.NewOriginAccessControl(ctx, name+"-oac", &cloudfront.OriginAccessControlArgs{
 		Name:                          pulumi.String(cfg.Name("site")),
 		Description:                   pulumi.String("CloudFront reads the " + cfg.Environment + " frontend bucket"),
@@ -252,7 +461,7 @@ func newSiteDistribution(ctx *pulumi.Context, name string, cfg *Config, bucket *
 		return nil, fmt.Errorf("site origin access control: %w", err)
 	}
 	router, err := cloudfront.NewFunction(ctx, name+"-router", &cloudfront.FunctionArgs{
-		Name:    pulumi.String(cfg.Name("site-router")),
+		Name:    pulumi.String(siteRouterName(cfg, siteRouterCode)),
 		Comment: pulumi.String("Routes app paths to index.html; files are served as they are"),
 		Runtime: pulumi.String("cloudfront-js-2.0"),
 		Code:    pulumi.String(siteRouterCode),
@@ -351,6 +560,22 @@ func newSiteDistribution(ctx *pulumi.Context, name string, cfg *Config, bucket *
 					FunctionArn: router.Arn,
 				},
 			},
+		},
+		// A missing file (S3's 404, now that CloudFront may list the
+		// bucket) gets a small page and keeps its status; errors are cached
+		// briefly so that a file published a moment later shows up.
+		CustomErrorResponses: cloudfront.DistributionCustomErrorResponseArray{
+			&cloudfront.DistributionCustomErrorResponseArgs{
+				ErrorCode:          pulumi.Int(404),
+				ResponseCode:       pulumi.Int(404),
+				ResponsePagePath:   pulumi.String("/" + siteErrorPageKey),
+				ErrorCachingMinTtl: pulumi.Int(10),
+			},
+		},
+		LoggingConfig: &cloudfront.DistributionLoggingConfigArgs{
+			Bucket:         logs.BucketDomainName,
+			Prefix:         pulumi.String(siteLogPrefixCloudFront),
+			IncludeCookies: pulumi.Bool(false),
 		},
 		Restrictions: &cloudfront.DistributionRestrictionsArgs{
 			GeoRestriction: &cloudfront.DistributionRestrictionsGeoRestrictionArgs{

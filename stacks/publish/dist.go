@@ -26,6 +26,10 @@ var ErrInvalidDist = errors.New("invalid dist directory")
 // ReleasePrefix is where release manifests are kept in the bucket.
 const ReleasePrefix = "_releases/"
 
+// ErrorPagePrefix holds the page CloudFront answers a missing file with
+// (infra writes _errors/404.html); a dist may not publish under it.
+const ErrorPagePrefix = "_errors/"
+
 // LocalFile is one file of the dist directory.
 type LocalFile struct {
 	Key  string // slash-separated path relative to the dist directory
@@ -72,6 +76,9 @@ func ScanDist(ctx context.Context, dir string, concurrency int) (files []LocalFi
 		}
 		if strings.HasPrefix(key, ReleasePrefix) {
 			return fmt.Errorf("%s: the %s prefix is reserved for release manifests", key, ReleasePrefix)
+		}
+		if strings.HasPrefix(key, ErrorPagePrefix) {
+			return fmt.Errorf("%s: the %s prefix is reserved for the site's error page, which the infrastructure writes", key, ErrorPagePrefix)
 		}
 		files = append(files, LocalFile{Key: key, Path: p})
 		return nil
