@@ -1,17 +1,15 @@
 package infra
 
 import (
-	"encoding/json"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudfront"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-
-	"github.com/experts/platform/infra/policy"
 )
 
 // SiteArgs configures the static frontend.
@@ -58,6 +56,28 @@ const (
 	siteCSP = "base-uri 'self'; frame-ancestors 'none'; object-src 'none'"
 )
 
+// siteFileExtensions are the extensions that make a path a file rather
+// than an app route: what a built frontend ships. "/assets/app-3f9a1c.js" is
+// a file, "/experts/jane.doe" and "/v1.2/notes" are routes.
+var siteFileExtensions = []string{
+	"apng", "avif", "bmp", "br", "cjs", "css", "csv", "eot", "flac", "gif", "glb", "gltf", "gz",
+	"htm", "html", "ico", "jpeg", "jpg", "js", "json", "jsonld", "jxl", "m4a", "map", "md", "mjs",
+	"mp3", "mp4", "ogg", "opus", "otf", "pdf", "png", "svg", "ttf", "txt", "vtt", "wasm", "wav",
+	"webm", "webmanifest", "webp", "woff", "woff2", "xml", "zip",
+}
+
+// siteErrorPage is the page CloudFront answers a missing file with, kept in
+// the bucket under a prefix the publisher reserves (it never lists or
+// deletes it).
+const (
+	siteErrorPageKey  = "_errors/404.html"
+	siteErrorPageBody = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Not found</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body><h1>Not found</h1><p>This file does not exist. <a href="/">Go to the home page</a>.</p></body></html>
+`
+)
+
 // siteRouterCode is the CloudFront Function that maps viewer paths to
 // objects on viewer requests.
 //
@@ -66,29 +86,51 @@ const (
 // 403/404 into a 200 index.html: those would also answer a missing
 // /assets/app-3f9a1c.js with HTML and status 200, which browsers then fail
 // to parse as a script, the cache keeps, and the app cannot tell from a
-// network error. With this function a path whose last segment has no
-// extension is an app route and gets /index.html; a path with an
-// extension is a file and is served as is, so a missing file stays an
-// error (403: CloudFront may not list the bucket, so S3 does not say
-// whether the key exists), which the app can detect and recover from by
-// reloading. A path ending in "/" gets that directory's index.html ("/"
-// the app itself). /.well-known/ files are served as they are, and the
-// publisher's release manifests (_releases/) are not part of the site.
-const siteRouterCode = `// experts site router: maps viewer paths to objects in the site bucket.
+// network error. With this function a path whose last segment ends in a
+// known file extension (siteFileExtensions) is a file and is served as is;
+// every other path, with or without a trailing "/", is an app route and gets
+// /index.html. A missing file is a 404 (CloudFront may list the bucket, so
+// S3 says the key does not exist) with a small page and the status kept,
+// which the app can detect and recover from by reloading. /.well-known/
+// files are served as they are, and the publisher's release manifests
+// (_releases/) are not part of the site.
+var siteRouterCode = `// experts site router: maps viewer paths to objects in the site bucket.
+var FILE_EXTENSIONS = {` + siteExtensionsJS() + `};
+
 function handler(event) {
   var request = event.request;
   var uri = request.uri;
   if (uri.startsWith('/_releases/')) {
     return { statusCode: 404, statusDescription: 'Not Found' };
   }
-  if (uri.endsWith('/')) {
-    request.uri = uri + 'index.html';
-  } else if (!uri.startsWith('/.well-known/') && uri.slice(uri.lastIndexOf('/') + 1).indexOf('.') === -1) {
+  if (uri.startsWith('/.well-known/')) {
+    return request;
+  }
+  var last = uri.slice(uri.lastIndexOf('/') + 1);
+  var dot = last.lastIndexOf('.');
+  if (dot <= 0 || FILE_EXTENSIONS[last.slice(dot + 1).toLowerCase()] !== true) {
     request.uri = '/index.html';
   }
   return request;
 }
 `
+
+func siteExtensionsJS() string {
+	parts := make([]string, len(siteFileExtensions))
+	for i, ext := range siteFileExtensions {
+		parts[i] = fmt.Sprintf("'%s': true", ext)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// siteRouterName names the router function after its code: CloudFront
+// function names are unique in the account, and a change that replaces the
+// function creates the new one before deleting the old, so the new one needs
+// a name of its own. The code is what may change; the name changes with it.
+func siteRouterName(cfg *Config, code string) string {
+	sum := sha256.Sum256([]byte("cloudfront-js-2.0\x00" + code))
+	return cfg.Name("site-router") + "-" + hex.EncodeToString(sum[:4])
+}
 
 // NewSite declares the site's bucket, its policy and the distribution in
 // front of it.
@@ -103,15 +145,29 @@ func NewSite(ctx *pulumi.Context, name string, args *SiteArgs, opts ...pulumi.Re
 	}
 	parent := pulumi.Parent(site)
 
-	bucket, access, err := newSiteBucket(ctx, name, cfg, parent)
+	logs, err := newSiteLogBucket(ctx, name, cfg, parent)
 	if err != nil {
 		return nil, err
 	}
-	dist, err := newSiteDistribution(ctx, name, cfg, bucket, parent)
+	bucket, access, err := newSiteBucket(ctx, name, cfg, logs, parent)
 	if err != nil {
 		return nil, err
 	}
-	// Only this distribution may read, and only objects; nothing may reach
+	if _, err := s3.NewBucketObjectv2(ctx, name+"-error-page", &s3.BucketObjectv2Args{
+		Bucket:       bucket.ID(),
+		Key:          pulumi.String(siteErrorPageKey),
+		Content:      pulumi.String(siteErrorPageBody),
+		ContentType:  pulumi.String("text/html; charset=utf-8"),
+		CacheControl: pulumi.String("no-cache"),
+	}, parent); err != nil {
+		return nil, fmt.Errorf("site error page: %w", err)
+	}
+	dist, err := newSiteDistribution(ctx, name, cfg, bucket, logs, parent)
+	if err != nil {
+		return nil, err
+	}
+	// Only this distribution may read and list (so that a missing key is a
+	// 404, not a 403), never the publisher's manifests; nothing may reach
 	// the bucket without TLS. The policy waits for the public access block
 	// so that the bucket is never briefly open to a public policy.
 	bucketPolicy := PolicyJSON(func(v []any) PolicyDocument {
@@ -136,18 +192,37 @@ func NewSite(ctx *pulumi.Context, name string, args *SiteArgs, opts ...pulumi.Re
 }
 
 // siteBucketPolicy allows the distribution (through its Origin Access
-// Control) to read objects and denies every request without TLS.
+// Control) to read objects and list the bucket, so that S3 answers a
+// missing key with 404 rather than 403; denies CloudFront the publisher's
+// release manifests; and denies every request without TLS.
 func siteBucketPolicy(bucketArn, distributionArn string) PolicyDocument {
+	onlyThisDistribution := map[string]map[string]any{
+		"StringEquals": {"AWS:SourceArn": distributionArn},
+	}
+	cloudFront := map[string]StringOrList{"Service": {"cloudfront.amazonaws.com"}}
 	return NewPolicyDocument(
 		Statement{
 			Sid:       "AllowCloudFrontOriginAccessControlRead",
 			Effect:    "Allow",
-			Principal: map[string]StringOrList{"Service": {"cloudfront.amazonaws.com"}},
+			Principal: cloudFront,
 			Action:    StringOrList{"s3:GetObject"},
 			Resource:  StringOrList{bucketArn + "/*"},
-			Condition: map[string]map[string]any{
-				"StringEquals": {"AWS:SourceArn": distributionArn},
-			},
+			Condition: onlyThisDistribution,
+		},
+		Statement{
+			Sid:       "AllowCloudFrontOriginAccessControlList",
+			Effect:    "Allow",
+			Principal: cloudFront,
+			Action:    StringOrList{"s3:ListBucket"},
+			Resource:  StringOrList{bucketArn},
+			Condition: onlyThisDistribution,
+		},
+		Statement{
+			Sid:       "DenyCloudFrontReleaseManifests",
+			Effect:    "Deny",
+			Principal: cloudFront,
+			Action:    StringOrList{"s3:GetObject"},
+			Resource:  StringOrList{bucketArn + "/_releases/*"},
 		},
 		Statement{
 			Sid:       "DenyInsecureTransport",
@@ -164,7 +239,7 @@ func siteBucketPolicy(bucketArn, distributionArn string) PolicyDocument {
 
 // newSiteBucket declares the private bucket and returns it with its public
 // access block.
-func newSiteBucket(ctx *pulumi.Context, name string, cfg *Config, parent pulumi.ResourceOption) (*s3.BucketV2, *s3.BucketPublicAccessBlock, error) {
+func newSiteBucket(ctx *pulumi.Context, name string, cfg *Config, logs *s3.BucketV2, parent pulumi.ResourceOption) (*s3.BucketV2, *s3.BucketPublicAccessBlock, error) {
 	bucket, err := s3.NewBucketV2(ctx, name+"-bucket", &s3.BucketV2Args{
 		Bucket: pulumi.String(cfg.Site.BucketName),
 		// The frontend can always be published again; only dev may be
@@ -239,13 +314,142 @@ func newSiteBucket(ctx *pulumi.Context, name string, cfg *Config, parent pulumi.
 	}, parent, pulumi.DependsOn([]pulumi.Resource{versioning})); err != nil {
 		return nil, nil, fmt.Errorf("site bucket lifecycle: %w", err)
 	}
+	if _, err := s3.NewBucketLoggingV2(ctx, name+"-bucket-logging", &s3.BucketLoggingV2Args{
+		Bucket:       bucket.ID(),
+		TargetBucket: logs.ID(),
+		TargetPrefix: pulumi.String(siteLogPrefixS3),
+	}, parent); err != nil {
+		return nil, nil, fmt.Errorf("site bucket access logging: %w", err)
+	}
 	return bucket, access, nil
+}
+
+// Where the access logs go in the log bucket.
+const (
+	siteLogPrefixS3         = "s3/"
+	siteLogPrefixCloudFront = "cloudfront/"
+)
+
+// siteLogRetentionDays is how long access logs are kept.
+func siteLogRetentionDays(cfg *Config) int {
+	if cfg.IsProd() {
+		return 365
+	}
+	return 30
+}
+
+// newSiteLogBucket declares the private bucket that receives the access
+// logs of the distribution (CloudFront standard logging, which writes with
+// an ACL grant to its log-delivery account, so ACLs stay enabled for the
+// bucket owner's objects) and of the site bucket (S3 server access logging,
+// admitted by a bucket policy for that one source bucket). Logs expire
+// after siteLogRetentionDays.
+func newSiteLogBucket(ctx *pulumi.Context, name string, cfg *Config, parent pulumi.ResourceOption) (*s3.BucketV2, error) {
+	bucketName := cfg.Site.BucketName + "-logs"
+	if len(bucketName) > 63 {
+		return nil, fmt.Errorf("site log bucket %s is longer than 63 characters: shorten site bucketName", bucketName)
+	}
+	logs, err := s3.NewBucketV2(ctx, name+"-logs", &s3.BucketV2Args{
+		Bucket:       pulumi.String(bucketName),
+		ForceDestroy: pulumi.Bool(!cfg.IsProd()),
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("site log bucket: %w", err)
+	}
+	access, err := s3.NewBucketPublicAccessBlock(ctx, name+"-logs-public-access", &s3.BucketPublicAccessBlockArgs{
+		Bucket:                logs.ID(),
+		BlockPublicAcls:       pulumi.Bool(true),
+		BlockPublicPolicy:     pulumi.Bool(true),
+		IgnorePublicAcls:      pulumi.Bool(true),
+		RestrictPublicBuckets: pulumi.Bool(true),
+	}, parent)
+	if err != nil {
+		return nil, fmt.Errorf("site log bucket public access block: %w", err)
+	}
+	if _, err := s3.NewBucketOwnershipControls(ctx, name+"-logs-ownership", &s3.BucketOwnershipControlsArgs{
+		Bucket: logs.ID(),
+		// CloudFront standard logging needs ACLs; the owner still owns
+		// every object written with bucket-owner-full-control.
+		Rule: &s3.BucketOwnershipControlsRuleArgs{ObjectOwnership: pulumi.String("BucketOwnerPreferred")},
+	}, parent); err != nil {
+		return nil, fmt.Errorf("site log bucket ownership: %w", err)
+	}
+	if _, err := s3.NewBucketServerSideEncryptionConfigurationV2(ctx, name+"-logs-encryption", &s3.BucketServerSideEncryptionConfigurationV2Args{
+		Bucket: logs.ID(),
+		Rules: s3.BucketServerSideEncryptionConfigurationV2RuleArray{
+			&s3.BucketServerSideEncryptionConfigurationV2RuleArgs{
+				// SSE-S3: both log writers support it without a key policy.
+				ApplyServerSideEncryptionByDefault: &s3.BucketServerSideEncryptionConfigurationV2RuleApplyServerSideEncryptionByDefaultArgs{
+					SseAlgorithm: pulumi.String("AES256"),
+				},
+			},
+		},
+	}, parent); err != nil {
+		return nil, fmt.Errorf("site log bucket encryption: %w", err)
+	}
+	if _, err := s3.NewBucketLifecycleConfigurationV2(ctx, name+"-logs-lifecycle", &s3.BucketLifecycleConfigurationV2Args{
+		Bucket: logs.ID(),
+		Rules: s3.BucketLifecycleConfigurationV2RuleArray{
+			&s3.BucketLifecycleConfigurationV2RuleArgs{
+				Id:     pulumi.String("expire-access-logs"),
+				Status: pulumi.String("Enabled"),
+				Filter: &s3.BucketLifecycleConfigurationV2RuleFilterArgs{},
+				Expiration: &s3.BucketLifecycleConfigurationV2RuleExpirationArgs{
+					Days: pulumi.Int(siteLogRetentionDays(cfg)),
+				},
+				AbortIncompleteMultipartUpload: &s3.BucketLifecycleConfigurationV2RuleAbortIncompleteMultipartUploadArgs{
+					DaysAfterInitiation: pulumi.Int(1),
+				},
+			},
+		},
+	}, parent); err != nil {
+		return nil, fmt.Errorf("site log bucket lifecycle: %w", err)
+	}
+	policy := PolicyJSON(func(v []any) PolicyDocument {
+		return siteLogBucketPolicy(v[0].(string), v[1].(string), cfg.AccountID)
+	}, logs.Arn, pulumi.Sprintf("arn:aws:s3:::%s", cfg.Site.BucketName))
+	if _, err := s3.NewBucketPolicy(ctx, name+"-logs-policy", &s3.BucketPolicyArgs{
+		Bucket: logs.ID(),
+		Policy: policy,
+	}, parent, pulumi.DependsOn([]pulumi.Resource{access})); err != nil {
+		return nil, fmt.Errorf("site log bucket policy: %w", err)
+	}
+	return logs, nil
+}
+
+// siteLogBucketPolicy lets S3 server access logging write the site
+// bucket's logs (that source bucket, in this account, only) and denies
+// every request without TLS.
+func siteLogBucketPolicy(logsArn, siteBucketArn, accountID string) PolicyDocument {
+	return NewPolicyDocument(
+		Statement{
+			Sid:       "AllowS3ServerAccessLogs",
+			Effect:    "Allow",
+			Principal: map[string]StringOrList{"Service": {"logging.s3.amazonaws.com"}},
+			Action:    StringOrList{"s3:PutObject"},
+			Resource:  StringOrList{logsArn + "/" + siteLogPrefixS3 + "*"},
+			Condition: map[string]map[string]any{
+				"ArnEquals":    {"aws:SourceArn": siteBucketArn},
+				"StringEquals": {"aws:SourceAccount": accountID},
+			},
+		},
+		Statement{
+			Sid:       "DenyInsecureTransport",
+			Effect:    "Deny",
+			Principal: map[string]StringOrList{"AWS": {"*"}},
+			Action:    StringOrList{"s3:*"},
+			Resource:  StringOrList{logsArn, logsArn + "/*"},
+			Condition: map[string]map[string]any{
+				"Bool": {"aws:SecureTransport": "false"},
+			},
+		},
+	)
 }
 
 // newSiteDistribution declares the distribution and what it uses: the
 // Origin Access Control, the router function, the cache and response
 // headers policies.
-func newSiteDistribution(ctx *pulumi.Context, name string, cfg *Config, bucket *s3.BucketV2, parent pulumi.ResourceOption) (*cloudfront.Distribution, error) {
+func newSiteDistribution(ctx *pulumi.Context, name string, cfg *Config, bucket, logs *s3.BucketV2, parent pulumi.ResourceOption) (*cloudfront.Distribution, error) {
 	oac, err := cloudfront.NewOriginAccessControl(ctx, name+"-oac", &cloudfront.OriginAccessControlArgs{
 		Name:                          pulumi.String(cfg.Name("site")),
 		Description:                   pulumi.String("CloudFront reads the " + cfg.Environment + " frontend bucket"),
@@ -257,7 +461,7 @@ func newSiteDistribution(ctx *pulumi.Context, name string, cfg *Config, bucket *
 		return nil, fmt.Errorf("site origin access control: %w", err)
 	}
 	router, err := cloudfront.NewFunction(ctx, name+"-router", &cloudfront.FunctionArgs{
-		Name:    pulumi.String(cfg.Name("site-router")),
+		Name:    pulumi.String(siteRouterName(cfg, siteRouterCode)),
 		Comment: pulumi.String("Routes app paths to index.html; files are served as they are"),
 		Runtime: pulumi.String("cloudfront-js-2.0"),
 		Code:    pulumi.String(siteRouterCode),
@@ -357,6 +561,22 @@ func newSiteDistribution(ctx *pulumi.Context, name string, cfg *Config, bucket *
 				},
 			},
 		},
+		// A missing file (S3's 404, now that CloudFront may list the
+		// bucket) gets a small page and keeps its status; errors are cached
+		// briefly so that a file published a moment later shows up.
+		CustomErrorResponses: cloudfront.DistributionCustomErrorResponseArray{
+			&cloudfront.DistributionCustomErrorResponseArgs{
+				ErrorCode:          pulumi.Int(404),
+				ResponseCode:       pulumi.Int(404),
+				ResponsePagePath:   pulumi.String("/" + siteErrorPageKey),
+				ErrorCachingMinTtl: pulumi.Int(10),
+			},
+		},
+		LoggingConfig: &cloudfront.DistributionLoggingConfigArgs{
+			Bucket:         logs.BucketDomainName,
+			Prefix:         pulumi.String(siteLogPrefixCloudFront),
+			IncludeCookies: pulumi.Bool(false),
+		},
 		Restrictions: &cloudfront.DistributionRestrictionsArgs{
 			GeoRestriction: &cloudfront.DistributionRestrictionsGeoRestrictionArgs{
 				RestrictionType: pulumi.String("none"),
@@ -367,277 +587,4 @@ func newSiteDistribution(ctx *pulumi.Context, name string, cfg *Config, bucket *
 		return nil, fmt.Errorf("site distribution: %w", err)
 	}
 	return dist, nil
-}
-
-// Type tokens the site rules look at.
-const (
-	typeBucketV2                = "aws:s3/bucketV2:BucketV2"
-	typeBucketPublicAccessBlock = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
-	typeBucketPolicy            = "aws:s3/bucketPolicy:BucketPolicy"
-	typeDistribution            = "aws:cloudfront/distribution:Distribution"
-	typeOriginAccessControl     = "aws:cloudfront/originAccessControl:OriginAccessControl"
-)
-
-// publicAccessBlockFlags are the four settings of a public access block,
-// all of which must be on.
-var publicAccessBlockFlags = []string{"blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"}
-
-// siteRules are the mandatory rules of this component.
-var siteRules = []policy.Rule{
-	{
-		Name: "buckets-private",
-		Description: "Every bucket has its public access block fully on, and no bucket policy lets everyone " +
-			"(or any CloudFront distribution) read without naming the one source allowed in aws:SourceArn.",
-		Enforcement: policy.Mandatory,
-		CheckStack:  checkBucketsPrivate,
-	},
-	{
-		Name:        "cloudfront-s3-origins-use-oac",
-		Description: "Every S3 origin of a distribution reads through an Origin Access Control that signs every request with SigV4.",
-		Enforcement: policy.Mandatory,
-		Types:       []string{typeDistribution, typeOriginAccessControl},
-		Check:       checkOriginAccessControl,
-	},
-	{
-		Name:        "cloudfront-viewers-use-https",
-		Description: "No cache behavior of a distribution, default or ordered, lets viewers use plain HTTP.",
-		Enforcement: policy.Mandatory,
-		Types:       []string{typeDistribution},
-		Check:       checkViewerProtocol,
-	},
-}
-
-func checkBucketsPrivate(s *policy.Stack) []policy.Violation {
-	var out []policy.Violation
-	blocked := map[string]bool{}
-	for _, r := range s.OfType(typeBucketPublicAccessBlock) {
-		blocked[ruleString(r.Inputs, "bucket")] = true
-		for _, flag := range publicAccessBlockFlags {
-			if on, _ := r.Inputs[flag].(bool); !on {
-				out = append(out, policy.Violation{URN: r.URN,
-					Message: fmt.Sprintf("public access block leaves %s off; turn all four settings on", flag)})
-			}
-		}
-	}
-	for _, r := range s.OfType(typeBucketV2) {
-		name := ruleString(r.Inputs, "bucket")
-		if name == "" {
-			name = r.Name
-		}
-		if !blocked[name] {
-			out = append(out, policy.Violation{URN: r.URN,
-				Message: fmt.Sprintf("bucket %s has no public access block; declare one with all four settings on", name)})
-		}
-		if acl := ruleString(r.Inputs, "acl"); strings.HasPrefix(acl, "public-") || acl == "authenticated-read" {
-			out = append(out, policy.Violation{URN: r.URN, Message: fmt.Sprintf("bucket %s has the %s ACL", name, acl)})
-		}
-		if text, ok := r.Inputs["policy"].(string); ok && text != "" {
-			for _, msg := range publicStatements(text) {
-				out = append(out, policy.Violation{URN: r.URN, Message: msg})
-			}
-		}
-	}
-	for _, r := range s.OfType(typeBucketPolicy) {
-		text, _ := r.Inputs["policy"].(string)
-		for _, msg := range publicStatements(text) {
-			out = append(out, policy.Violation{URN: r.URN, Message: msg})
-		}
-	}
-	return out
-}
-
-// rawStatement is a policy statement as written, whatever the shape of its
-// principal ("*", {"AWS": "*"}, {"Service": [...]}) and condition values.
-type rawStatement struct {
-	Sid          string                                `json:"Sid"`
-	Effect       string                                `json:"Effect"`
-	Principal    json.RawMessage                       `json:"Principal"`
-	NotPrincipal json.RawMessage                       `json:"NotPrincipal"`
-	Condition    map[string]map[string]json.RawMessage `json:"Condition"`
-}
-
-// publicStatements returns a problem for every Allow statement of a bucket
-// policy that lets everyone, or a service acting for anyone, in without an
-// exact aws:SourceArn condition.
-func publicStatements(text string) []string {
-	if text == "" || text == policy.UnknownMarker || text == policy.SecretMarker {
-		return []string{"bucket policy is not known before deployment, so it cannot be checked; build it from known ARNs"}
-	}
-	var doc struct {
-		Statement json.RawMessage `json:"Statement"`
-	}
-	if err := json.Unmarshal([]byte(text), &doc); err != nil {
-		return []string{fmt.Sprintf("bucket policy is not a JSON policy document: %v", err)}
-	}
-	var statements []rawStatement
-	if err := json.Unmarshal(doc.Statement, &statements); err != nil {
-		var one rawStatement
-		if err := json.Unmarshal(doc.Statement, &one); err != nil {
-			return []string{fmt.Sprintf("bucket policy statements cannot be read: %v", err)}
-		}
-		statements = []rawStatement{one}
-	}
-	var out []string
-	for i, st := range statements {
-		if st.Effect != "Allow" {
-			continue
-		}
-		label := fmt.Sprintf("statement %d", i)
-		if st.Sid != "" {
-			label = fmt.Sprintf("statement %q", st.Sid)
-		}
-		if len(st.NotPrincipal) > 0 {
-			out = append(out, label+" allows everyone but the NotPrincipal; name the principal instead")
-			continue
-		}
-		who := openPrincipal(st.Principal)
-		if who == "" {
-			continue
-		}
-		if !hasExactSourceArn(st.Condition) {
-			out = append(out, fmt.Sprintf("%s allows %s without an exact aws:SourceArn condition; limit it to the one distribution", label, who))
-		}
-	}
-	return out
-}
-
-// openPrincipal describes a principal that is not one named account or
-// role: "everyone" for "*", the service for a service principal (which
-// acts for any customer unless the source is named); "" otherwise.
-func openPrincipal(raw json.RawMessage) string {
-	if len(raw) == 0 {
-		return ""
-	}
-	var all string
-	if json.Unmarshal(raw, &all) == nil {
-		if all == "*" {
-			return "everyone"
-		}
-		return ""
-	}
-	var byKind map[string]StringOrList
-	if err := json.Unmarshal(raw, &byKind); err != nil {
-		return "an unreadable principal"
-	}
-	for _, kind := range []string{"AWS", "CanonicalUser", "Federated"} {
-		if slices.Contains(byKind[kind], "*") {
-			return "everyone"
-		}
-	}
-	if services := byKind["Service"]; len(services) > 0 {
-		return strings.Join(services, ", ")
-	}
-	return ""
-}
-
-// sourceMatchOperators are the condition operators that require the key to
-// match a value.
-var sourceMatchOperators = []string{"StringEquals", "StringEqualsIgnoreCase", "StringLike", "ArnEquals", "ArnLike"}
-
-// hasExactSourceArn reports whether a condition names the request's source
-// with aws:SourceArn (the key is case-insensitive) and no wildcard.
-func hasExactSourceArn(cond map[string]map[string]json.RawMessage) bool {
-	for op, keys := range cond {
-		if !slices.Contains(sourceMatchOperators, op) {
-			continue // negated, IfExists, Null and set operators do not name a source
-		}
-		for key, raw := range keys {
-			if !strings.EqualFold(key, "aws:SourceArn") {
-				continue
-			}
-			var values StringOrList
-			if json.Unmarshal(raw, &values) != nil || len(values) == 0 {
-				continue
-			}
-			exact := true
-			for _, v := range values {
-				if v == "" || strings.ContainsAny(v, "*?") || v == policy.UnknownMarker {
-					exact = false
-				}
-			}
-			if exact {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func checkOriginAccessControl(_ *policy.Stack, r policy.Resource) []string {
-	if r.Type == typeOriginAccessControl {
-		if ruleString(r.Inputs, "originAccessControlOriginType") != "s3" {
-			return nil
-		}
-		var out []string
-		if b := ruleString(r.Inputs, "signingBehavior"); b != "always" {
-			out = append(out, fmt.Sprintf("origin access control signs %q; set signingBehavior always", b))
-		}
-		if p := ruleString(r.Inputs, "signingProtocol"); p != "sigv4" {
-			out = append(out, fmt.Sprintf("origin access control signs with %q; set signingProtocol sigv4", p))
-		}
-		return out
-	}
-	var out []string
-	for i, o := range ruleList(r.Inputs["origins"]) {
-		origin, _ := o.(map[string]any)
-		id := ruleString(origin, "originId")
-		if id == "" {
-			id = fmt.Sprintf("#%d", i)
-		}
-		if !isS3Origin(origin) {
-			continue
-		}
-		if ruleString(origin, "originAccessControlId") == "" {
-			out = append(out, fmt.Sprintf("S3 origin %s has no origin access control; set originAccessControlId (and keep the bucket private)", id))
-		}
-	}
-	return out
-}
-
-// isS3Origin reports whether an origin is an S3 bucket read through the S3
-// API: CloudFront treats every origin without a custom origin config so,
-// and an S3 REST endpoint is one whatever the config says.
-func isS3Origin(origin map[string]any) bool {
-	if _, custom := origin["customOriginConfig"].(map[string]any); !custom {
-		if _, vpc := origin["vpcOriginConfig"].(map[string]any); !vpc {
-			return true
-		}
-	}
-	domain := ruleString(origin, "domainName")
-	return strings.HasSuffix(domain, ".amazonaws.com") && strings.Contains(domain, ".s3.") && !strings.Contains(domain, "s3-website")
-}
-
-func checkViewerProtocol(_ *policy.Stack, r policy.Resource) []string {
-	var out []string
-	check := func(where string, behavior map[string]any) {
-		switch p := ruleString(behavior, "viewerProtocolPolicy"); p {
-		case "redirect-to-https", "https-only", policy.UnknownMarker:
-		default:
-			out = append(out, fmt.Sprintf("%s lets viewers use %q; set viewerProtocolPolicy redirect-to-https", where, p))
-		}
-	}
-	def, _ := r.Inputs["defaultCacheBehavior"].(map[string]any)
-	check("the default cache behavior", def)
-	for i, b := range ruleList(r.Inputs["orderedCacheBehaviors"]) {
-		behavior, _ := b.(map[string]any)
-		where := fmt.Sprintf("ordered cache behavior #%d", i)
-		if p := ruleString(behavior, "pathPattern"); p != "" {
-			where = fmt.Sprintf("ordered cache behavior %s", p)
-		}
-		check(where, behavior)
-	}
-	return out
-}
-
-// ruleString returns the string at key of a plain object, "" if absent or
-// not a string.
-func ruleString(m map[string]any, key string) string {
-	s, _ := m[key].(string)
-	return s
-}
-
-// ruleList returns a plain list, nil if v is not one.
-func ruleList(v any) []any {
-	l, _ := v.([]any)
-	return l
 }

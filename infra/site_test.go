@@ -120,7 +120,11 @@ func TestSiteBucketIsPrivateEncryptedAndVersioned(t *testing.T) {
 			}
 			for _, r := range []string{typeBucketPublicAccessBlock, tokenBucketOwnershipControls, tokenBucketEncryption, tokenBucketVersioning, tokenBucketLifecycle, typeBucketPolicy} {
 				for _, res := range run.ofType(r) {
-					if res.Inputs["bucket"] != tt.bucket {
+					want := tt.bucket
+					if strings.HasPrefix(res.Name, "site-logs-") {
+						want = tt.bucket + "-logs"
+					}
+					if res.Inputs["bucket"] != want {
 						t.Errorf("%s applies to bucket %v, want %s", res.Name, res.Inputs["bucket"], tt.bucket)
 					}
 				}
@@ -147,20 +151,30 @@ func TestSiteBucketPolicyAdmitsOnlyThisDistributionOverTLS(t *testing.T) {
 			if distArn == "" {
 				t.Fatal("siteDistributionArn did not resolve")
 			}
-			var allows []Statement
+			bucketArn := "arn:aws:s3:::" + run.one(t, typeBucketV2, "site-bucket").Inputs["bucket"].(string)
+			type grant struct{ Effect, Action, Resource, SourceArn string }
+			var got []grant
 			for _, st := range doc.Statement {
-				if st.Effect == "Allow" {
-					allows = append(allows, st)
+				if st.Principal["Service"] == nil {
+					continue
+				}
+				src, _ := st.Condition["StringEquals"]["AWS:SourceArn"].(string)
+				for _, a := range st.Action {
+					for _, r := range st.Resource {
+						got = append(got, grant{st.Effect, a, r, src})
+					}
 				}
 			}
-			if len(allows) != 1 {
-				t.Fatalf("want one Allow statement, got %d", len(allows))
+			// CloudFront reads objects and lists the bucket (so that a
+			// missing key is S3's 404, not 403), for this distribution only,
+			// and never reads the publisher's manifests.
+			want := []grant{
+				{"Allow", "s3:GetObject", bucketArn + "/*", distArn},
+				{"Allow", "s3:ListBucket", bucketArn, distArn},
+				{"Deny", "s3:GetObject", bucketArn + "/_releases/*", ""},
 			}
-			if got := allows[0].Condition["StringEquals"]["AWS:SourceArn"]; got != distArn {
-				t.Errorf("reads are limited to %v, want this distribution %s", got, distArn)
-			}
-			if diff := cmp.Diff(StringOrList{"s3:GetObject"}, allows[0].Action); diff != "" {
-				t.Errorf("CloudFront may do more than read objects (-want +got):\n%s", diff)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("CloudFront's grants (-want +got):\n%s", diff)
 			}
 		})
 	}
@@ -195,8 +209,12 @@ func TestSiteDistributionServesTheBucketThroughOAC(t *testing.T) {
 				"defaultRootObject": "index.html",
 				"enabled":           true,
 				"isIpv6Enabled":     true,
-				// No error page may turn a missing asset into a 200.
-				"customErrorResponses": nil,
+				// A missing file gets a small page and stays a 404: no error
+				// page may turn a missing asset into a 200.
+				"customErrorResponses": []any{map[string]any{
+					"errorCode": float64(404), "responseCode": float64(404),
+					"responsePagePath": "/_errors/404.html", "errorCachingMinTtl": float64(10),
+				}},
 			}
 			if diff := cmp.Diff(wantSettings, settings); diff != "" {
 				t.Errorf("distribution settings (-want +got):\n%s", diff)
@@ -249,7 +267,7 @@ func TestSiteDistributionServesTheBucketThroughOAC(t *testing.T) {
 			if got, _ := def["responseHeadersPolicyId"].(string); !strings.HasPrefix(got, "site-headers-") {
 				t.Errorf("response headers policy id = %q, want the site's headers policy", got)
 			}
-			for _, b := range ruleList(in["orderedCacheBehaviors"]) {
+			for _, b := range asList(in["orderedCacheBehaviors"]) {
 				t.Errorf("unexpected ordered cache behavior %v", b)
 			}
 		})
@@ -298,7 +316,7 @@ func TestSiteSendsSecurityHeaders(t *testing.T) {
 func TestSiteRouterFunctionIsPublished(t *testing.T) {
 	run := runSite(t, "dev")
 	router := run.one(t, tokenCloudFrontFunction, "site-router").Inputs
-	want := map[string]any{"name": "experts-dev-site-router", "runtime": "cloudfront-js-2.0", "publish": true, "code": siteRouterCode}
+	want := map[string]any{"name": siteRouterName(runSite(t, "dev").cfg, siteRouterCode), "runtime": "cloudfront-js-2.0", "publish": true, "code": siteRouterCode}
 	got := map[string]any{}
 	for k := range want {
 		got[k] = router[k]
@@ -316,16 +334,26 @@ func TestSiteRouterFunctionIsPublished(t *testing.T) {
 func TestSiteRouterRoutesAppPathsOnly(t *testing.T) {
 	node, err := exec.LookPath("node")
 	if err != nil {
-		t.Skip("node is not on PATH, so the router's JavaScript is not exercised here; install nodejs to run this test")
+		t.Fatal("node is not on PATH: the router's JavaScript runs under Node.js; run bash .ci/test, which installs it")
 	}
 	tests := []struct{ uri, want string }{
 		{"/", "/index.html"},
 		{"/index.html", "/index.html"},
 		{"/experts/42", "/index.html"},
+		{"/experts/42/", "/index.html"},
+		{"/experts/jane.doe", "/index.html"},
 		{"/settings", "/index.html"},
 		{"/v1.2/notes", "/index.html"},
-		{"/docs/", "/docs/index.html"},
+		{"/docs/", "/index.html"},
+		{"/.hidden", "/index.html"},
+		{"/about/index.html", "/about/index.html"},
+		{"/assets/missing.js", "/assets/missing.js"},
+		{"/assets/index-BwJsDzqP.JS", "/assets/index-BwJsDzqP.JS"},
 		{"/assets/app-3f9a1c.js", "/assets/app-3f9a1c.js"},
+		{"/assets/index-DiwrgTda.css.map", "/assets/index-DiwrgTda.css.map"},
+		{"/models/robot.glb", "/models/robot.glb"},
+		{"/site.webmanifest", "/site.webmanifest"},
+		{"/_errors/404.html", "/_errors/404.html"},
 		{"/assets/chunk-gone-0000.js", "/assets/chunk-gone-0000.js"},
 		{"/favicon.ico", "/favicon.ico"},
 		{"/.well-known/apple-app-site-association", "/.well-known/apple-app-site-association"},
@@ -401,9 +429,11 @@ func TestSiteChildrenAreParentedAndNamedAfterTheComponent(t *testing.T) {
 	}
 	sort.Strings(children)
 	want := []string{
-		"site-bucket", "site-bucket-encryption", "site-bucket-lifecycle", "site-bucket-ownership",
+		"site-bucket", "site-bucket-encryption", "site-bucket-lifecycle", "site-bucket-logging", "site-bucket-ownership",
 		"site-bucket-policy", "site-bucket-public-access", "site-bucket-versioning",
-		"site-cache", "site-cdn", "site-headers", "site-oac", "site-router",
+		"site-cache", "site-cdn", "site-error-page", "site-headers",
+		"site-logs", "site-logs-encryption", "site-logs-lifecycle", "site-logs-ownership", "site-logs-policy", "site-logs-public-access",
+		"site-oac", "site-router",
 	}
 	if diff := cmp.Diff(want, children); diff != "" {
 		t.Errorf("children (-want +got):\n%s", diff)
@@ -600,7 +630,7 @@ func TestSiteRulesFireOnBadResources(t *testing.T) {
 			name: "passes a load balancer origin without origin access control",
 			damage: func(t *testing.T, rs []policy.Resource) {
 				d := distribution(t, rs)
-				d["origins"] = append(ruleList(d["origins"]), map[string]any{
+				d["origins"] = append(asList(d["origins"]), map[string]any{
 					"originId": "api", "domainName": "experts-dev-api-123.eu-west-1.elb.amazonaws.com",
 					"customOriginConfig": map[string]any{"originProtocolPolicy": "https-only"},
 				})
@@ -642,5 +672,79 @@ func TestSiteRulesFireOnBadResources(t *testing.T) {
 				t.Errorf("violated rules (-want +got):\n%s\nviolations: %v", diff, vs)
 			}
 		})
+	}
+}
+
+// asList returns a plain list, nil if v is not one.
+func asList(v any) []any {
+	l, _ := v.([]any)
+	return l
+}
+
+func TestSiteKeepsAccessLogsInARetainedLogBucket(t *testing.T) {
+	for _, tt := range []struct {
+		stack string
+		days  float64
+	}{{"dev", 30}, {"prod", 365}} {
+		t.Run(tt.stack, func(t *testing.T) {
+			run := runSite(t, tt.stack)
+			site := run.one(t, typeBucketV2, "site-bucket").Inputs["bucket"].(string)
+			logs := run.one(t, typeBucketV2, "site-logs").Inputs["bucket"].(string)
+			if logs != site+"-logs" {
+				t.Errorf("log bucket %s, want %s-logs", logs, site)
+			}
+			logging := run.one(t, "aws:s3/bucketLoggingV2:BucketLoggingV2", "site-bucket-logging").Inputs
+			if logging["bucket"] != site || logging["targetBucket"] != logs || logging["targetPrefix"] != "s3/" {
+				t.Errorf("bucket access logging = %v, want %s logged into %s under s3/", logging, site, logs)
+			}
+			dist := run.one(t, typeDistribution, "site-cdn").Inputs
+			wantLogging := map[string]any{"bucket": logs + ".s3.amazonaws.com", "prefix": "cloudfront/", "includeCookies": false}
+			if diff := cmp.Diff(wantLogging, dist["loggingConfig"]); diff != "" {
+				t.Errorf("distribution logging (-want +got):\n%s", diff)
+			}
+			rule := sitePlainAt(t, run.one(t, tokenBucketLifecycle, "site-logs-lifecycle").Inputs, "rules", 0)
+			if got := sitePlainAt(t, rule, "expiration", "days"); got != tt.days {
+				t.Errorf("logs expire after %v days, want %v", got, tt.days)
+			}
+			if got := sitePlainAt(t, run.one(t, tokenBucketOwnershipControls, "site-logs-ownership").Inputs, "rule", "objectOwnership"); got != "BucketOwnerPreferred" {
+				t.Errorf("log bucket ownership = %v, want BucketOwnerPreferred (CloudFront standard logging writes with ACLs)", got)
+			}
+			doc, err := ParsePolicyDocument(run.one(t, typeBucketPolicy, "site-logs-policy").Inputs["policy"].(string))
+			if err != nil {
+				t.Fatal(err)
+			}
+			allow := doc.Statement[0]
+			if allow.Principal["Service"][0] != "logging.s3.amazonaws.com" || allow.Condition["ArnEquals"]["aws:SourceArn"] != "arn:aws:s3:::"+site {
+				t.Errorf("log bucket admits %v under %v, want S3 logging for %s only", allow.Principal, allow.Condition, site)
+			}
+		})
+	}
+}
+
+func TestSiteServesASmallPageForMissingFiles(t *testing.T) {
+	run := runSite(t, "dev")
+	page := run.one(t, "aws:s3/bucketObjectv2:BucketObjectv2", "site-error-page").Inputs
+	want := map[string]any{"key": "_errors/404.html", "contentType": "text/html; charset=utf-8", "cacheControl": "no-cache"}
+	got := map[string]any{"key": page["key"], "contentType": page["contentType"], "cacheControl": page["cacheControl"]}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("error page object (-want +got):\n%s", diff)
+	}
+	if body, _ := page["content"].(string); !strings.Contains(body, "Not found") || len(body) > 1024 {
+		t.Errorf("error page body %q, want a small page saying not found", body)
+	}
+}
+
+// TestSiteRouterNameChangesWithItsCode: CloudFront function names are
+// unique in the account and a replacement is created before the old
+// function is deleted, so a new router must never reuse the old name.
+func TestSiteRouterNameChangesWithItsCode(t *testing.T) {
+	cfg := runSite(t, "dev").cfg
+	before := siteRouterName(cfg, siteRouterCode)
+	after := siteRouterName(cfg, siteRouterCode+"// changed\n")
+	if before == after {
+		t.Errorf("router name %s stayed the same when its code changed", before)
+	}
+	if !strings.HasPrefix(before, "experts-dev-site-router-") || len(before) > 64 {
+		t.Errorf("router name %q, want experts-dev-site-router-<hash> within CloudFront's 64 characters", before)
 	}
 }

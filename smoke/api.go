@@ -13,7 +13,10 @@ import (
 
 var acceptJSON = http.Header{"Accept": {"application/json"}}
 
-// HealthCheck requires GET URL (a service's /healthz) to answer 200.
+// HealthCheck requires GET URL (a service's /healthz) to answer 2xx
+// itself (a redirect is not followed: a health check that redirects, to a
+// login or maintenance page, is not the service's), with a body that is not
+// HTML (a maintenance or error page served in its place).
 type HealthCheck struct {
 	Service string // "api" or "mcp"
 	URL     string
@@ -26,14 +29,32 @@ func (h HealthCheck) Name() string { return h.Service + "/healthz" }
 func (h HealthCheck) Target() string { return h.URL }
 
 func (h HealthCheck) attempt(ctx context.Context, c *client) (string, error) {
-	resp, err := c.fetch(ctx, request{method: http.MethodGet, url: h.URL})
+	resp, err := c.fetch(ctx, request{method: http.MethodGet, url: h.URL, noRedirect: true})
 	if err != nil {
 		return "", err
 	}
-	if err := resp.want(http.StatusOK); err != nil {
-		return "", err
+	if resp.code >= 300 && resp.code < 400 {
+		return "", definitivef("%s: answered %d redirecting to %q, want 2xx from the service itself (redirects are not followed)",
+			resp.req, resp.code, resp.header.Get("Location"))
 	}
-	return "200", nil
+	if resp.code < 200 || resp.code > 299 {
+		return "", unexpectedStatus(resp.req, resp.finalURL, resp.code, resp.header, resp.body, "2xx")
+	}
+	if isHTMLBody(resp.header, resp.body) {
+		return "", definitivef("%s: answered %d with an HTML page (content type %q, body starts %q), want the service's own health answer (a maintenance page?)",
+			resp.req, resp.code, resp.header.Get("Content-Type"), snippet(resp.body))
+	}
+	return strconv.Itoa(resp.code), nil
+}
+
+// isHTMLBody reports whether a response is an HTML page: by its content
+// type, or by a body that starts like one.
+func isHTMLBody(h http.Header, body []byte) bool {
+	if mt := mediaType(h.Get("Content-Type")); mt == "text/html" || mt == "application/xhtml+xml" {
+		return true
+	}
+	start := strings.ToLower(strings.TrimSpace(string(body[:min(len(body), 512)])))
+	return strings.HasPrefix(start, "<!doctype html") || strings.HasPrefix(start, "<html")
 }
 
 // OpenAPICheck requires GET URL (/openapi.json) to answer 200 with a JSON
@@ -93,19 +114,28 @@ func (a AuthRequiredCheck) attempt(ctx context.Context, c *client) (string, erro
 		// should have been protected.
 		where := ""
 		if resp.finalURL != a.URL {
-			where = " (after a redirect to " + resp.finalURL + ")"
+			where = " after a redirect to " + resp.finalURL
 		}
-		return "", definitivef("security: %s answered %d %s without credentials%s, want 401: the endpoint is not protected",
-			resp.req, resp.code, http.StatusText(resp.code), where)
+		ct := mediaType(resp.header.Get("Content-Type"))
+		if ct == "" {
+			ct = "no content type"
+		}
+		why := "the endpoint is not protected"
+		if isHTMLBody(resp.header, resp.body) {
+			why = "a maintenance page?"
+		}
+		return "", definitivef("security: %s without credentials: expected 401, got %d %s%s (%s)",
+			resp.req, resp.code, ct, where, why)
 	default:
 		return "", unexpectedStatus(resp.req, resp.finalURL, resp.code, resp.header, resp.body, "401 without credentials")
 	}
 }
 
 // VersionCheck requires GET URL (/version) to answer 200 with a JSON object
-// whose "version" is Version and whose git sha ("git_sha", "gitSha", "sha"
-// or "commit") matches SHA. Empty Version or SHA are not compared. A
-// mismatch is retried: during a rollout the previous tasks still answer.
+// that has a "version" and a git sha ("git_sha", "gitSha", "sha" or
+// "commit"); a missing field fails at once. The version must be Version and
+// the sha match SHA (empty ones are not compared). A mismatch is retried:
+// during a rollout the previous tasks still answer.
 type VersionCheck struct {
 	URL     string
 	Version string
@@ -143,6 +173,10 @@ func (v VersionCheck) attempt(ctx context.Context, c *client) (string, error) {
 			gotSHA = s
 			break
 		}
+	}
+	if gotSHA == "" {
+		return "", definitivef(`%s: the JSON has version %q but no git sha: want one of the fields "git_sha", "gitSha", "sha" or "commit" (top-level keys: %s)`,
+			resp.req, gotVersion, keysOf(doc))
 	}
 	got := describeVersion(gotVersion, gotSHA)
 	if (v.Version != "" && !sameVersion(gotVersion, v.Version)) || (v.SHA != "" && !sameSHA(gotSHA, v.SHA)) {

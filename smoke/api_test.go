@@ -31,7 +31,7 @@ func TestHealthCheck(t *testing.T) {
 			name:     "fails after every attempt when /healthz keeps answering 503",
 			replies:  repeat(unavailable, 3),
 			want:     outcome{Attempts: 3},
-			wantText: []string{"gave up after 3 attempts", "503 Service Unavailable, want 200", `body starts "no healthy upstream"`},
+			wantText: []string{"gave up after 3 attempts", "503 Service Unavailable, want 2xx", `body starts "no healthy upstream"`},
 		},
 		{
 			name:     "retries 429 and a bare 500",
@@ -43,7 +43,31 @@ func TestHealthCheck(t *testing.T) {
 			name:     "fails at once on 404",
 			replies:  []reply{{status: 404, body: "<html>Not Found</html>"}},
 			want:     outcome{Attempts: 1, Definitive: true},
-			wantText: []string{"/healthz: 404 Not Found, want 200", `"<html>Not Found</html>"`},
+			wantText: []string{"/healthz: 404 Not Found, want 2xx", `"<html>Not Found</html>"`},
+		},
+		{
+			name:     "passes on 204 No Content",
+			replies:  []reply{{status: 204}},
+			want:     outcome{Passed: true, Attempts: 1},
+			wantText: []string{"204"},
+		},
+		{
+			name:     "fails at once on a 200 HTML maintenance page",
+			replies:  []reply{{status: 200, header: map[string]string{"Content-Type": "text/html; charset=utf-8"}, body: "<!DOCTYPE html><title>Down for maintenance</title>"}},
+			want:     outcome{Attempts: 1, Definitive: true},
+			wantText: []string{"HTML page", "maintenance page?"},
+		},
+		{
+			name:     "fails at once on an HTML body without a content type",
+			replies:  []reply{{status: 200, body: "<html><body>Sign in</body></html>"}},
+			want:     outcome{Attempts: 1, Definitive: true},
+			wantText: []string{"HTML page"},
+		},
+		{
+			name:     "fails at once on a redirect without following it",
+			replies:  []reply{{status: 302, header: map[string]string{"Location": "/login"}}},
+			want:     outcome{Attempts: 1, Definitive: true},
+			wantText: []string{"302", `"/login"`, "redirects are not followed"},
 		},
 		{
 			name:     "gives up at once when Retry-After is beyond the deadline",
@@ -134,7 +158,13 @@ func TestAuthRequiredCheck(t *testing.T) {
 			name:     "fails at once as a security failure on 200",
 			replies:  []reply{{status: 200, header: jsonHeader, body: secret}},
 			want:     outcome{Attempts: 1, Definitive: true},
-			wantText: []string{"security:", "answered 200 OK without credentials, want 401", "not protected"},
+			wantText: []string{"security:", "expected 401, got 200 application/json", "not protected"},
+		},
+		{
+			name:     "says a 200 HTML page may be a maintenance page",
+			replies:  []reply{{status: 200, header: map[string]string{"Content-Type": "text/html"}, body: "<!doctype html><p>Back soon</p>"}},
+			want:     outcome{Attempts: 1, Definitive: true},
+			wantText: []string{"expected 401, got 200 text/html (a maintenance page?)"},
 		},
 		{
 			name:     "fails at once as a security failure on 204",
@@ -219,11 +249,11 @@ func TestVersionCheck(t *testing.T) {
 			wantText: []string{"want any version sha 3f2c9e1ffff"},
 		},
 		{
-			name:     "retries a /version without a sha when one is expected",
+			name:     "fails at once on a /version without a sha, naming the field",
 			check:    VersionCheck{Version: "1.4.2", SHA: "3f2c9e1"},
 			replies:  []reply{version(`{"version":"1.4.1"}`), newRelease},
-			want:     outcome{Passed: true, Attempts: 2},
-			wantText: []string{"1.4.2"},
+			want:     outcome{Attempts: 1, Definitive: true},
+			wantText: []string{"no git sha", `"git_sha"`},
 		},
 		{
 			name:     "fails at once when the JSON has no version",

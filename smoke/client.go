@@ -24,10 +24,11 @@ const (
 // redirects that never leave HTTPS, every body read through a size limit,
 // and a timeout on each request from dialing to the last byte of the body.
 type client struct {
-	http      *http.Client
-	transport *http.Transport
-	timeout   time.Duration
-	maxBody   int64
+	http       *http.Client
+	noRedirect *http.Client // answers a redirect as the response
+	transport  *http.Transport
+	timeout    time.Duration
+	maxBody    int64
 }
 
 func newClient(p Policy) *client {
@@ -43,7 +44,10 @@ func newClient(p Policy) *client {
 		IdleConnTimeout:        30 * time.Second,
 	}
 	return &client{
-		http:      &http.Client{Transport: tr, CheckRedirect: checkRedirect(p.MaxRedirects)},
+		http: &http.Client{Transport: tr, CheckRedirect: checkRedirect(p.MaxRedirects)},
+		noRedirect: &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		}},
 		transport: tr,
 		timeout:   p.Timeout,
 		maxBody:   p.MaxBodyBytes,
@@ -58,6 +62,8 @@ type request struct {
 	url    string
 	header http.Header
 	body   []byte
+	// noRedirect takes a redirect as the answer instead of following it.
+	noRedirect bool
 }
 
 func (r request) String() string { return r.method + " " + r.url }
@@ -89,7 +95,11 @@ func (c *client) stream(ctx context.Context, req request, read func(*http.Respon
 		hr.Header[k] = vs
 	}
 	hr.Header.Set("User-Agent", userAgent)
-	resp, err := c.http.Do(hr)
+	hc := c.http
+	if req.noRedirect {
+		hc = c.noRedirect
+	}
+	resp, err := hc.Do(hr)
 	if err != nil {
 		return c.transportError(ctx, rctx, req, false, err)
 	}

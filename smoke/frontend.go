@@ -13,6 +13,8 @@ import (
 	"sync"
 
 	"golang.org/x/net/html"
+
+	"github.com/experts/platform/stacks/publish/fingerprint"
 )
 
 // assetConcurrency bounds the assets fetched at once.
@@ -46,10 +48,15 @@ func (f FrontendEntryCheck) attempt(ctx context.Context, c *client) (string, err
 
 // FrontendAssetsCheck requires GET URL (the site's /) to answer 200 with
 // HTML, and every script and stylesheet that the HTML references on the
-// same origin to answer 200 with a matching Content-Type and an immutable
-// Cache-Control. Assets on other origins are counted but not fetched: they
-// are not part of the release.
-type FrontendAssetsCheck struct{ URL string }
+// same origin to answer 200 with a matching Content-Type; those that the
+// publisher's rule calls fingerprinted must also be served with an
+// immutable Cache-Control (an unhashed /env-config.js need not). Assets on
+// other origins are counted but not fetched: they are not part of the
+// release.
+type FrontendAssetsCheck struct {
+	URL         string
+	Fingerprint fingerprint.Rule
+}
 
 // Name implements Check.
 func (f FrontendAssetsCheck) Name() string { return "frontend/assets" }
@@ -68,6 +75,8 @@ const (
 type asset struct {
 	url  string
 	kind assetKind
+	// fingerprinted: the publisher serves it immutable.
+	fingerprinted bool
 }
 
 func (f FrontendAssetsCheck) attempt(ctx context.Context, c *client) (string, error) {
@@ -90,8 +99,12 @@ func (f FrontendAssetsCheck) attempt(ctx context.Context, c *client) (string, er
 		return "", definitivef("%s: %w", resp.req, err)
 	}
 	var own []asset
+	root := page.Path[:strings.LastIndex(page.Path, "/")+1]
 	for _, a := range assets {
 		if sameOrigin(a.url, page) {
+			if u, err := url.Parse(a.url); err == nil && strings.HasPrefix(u.Path, root) {
+				a.fingerprinted = f.Fingerprint.Match(strings.TrimPrefix(u.Path, root))
+			}
 			own = append(own, a)
 		}
 	}
@@ -132,7 +145,7 @@ func (f FrontendAssetsCheck) attempt(ctx context.Context, c *client) (string, er
 }
 
 // checkAsset requires a to answer 200 with the content type of its kind
-// and an immutable Cache-Control, and reads its body up to the size limit:
+// and, when it is fingerprinted, an immutable Cache-Control, and reads its body up to the size limit:
 // a large bundle passes, a stalled one times out.
 func checkAsset(ctx context.Context, c *client, a asset) error {
 	req := request{method: http.MethodGet, url: a.url}
@@ -148,7 +161,7 @@ func checkAsset(ctx context.Context, c *client, a asset) error {
 		if !a.kind.accepts(mediaType(ct)) {
 			return definitivef("%s: content type %q, want %s for a %s (a missing file answered by the SPA fallback?)", req, ct, a.kind.wantType(), a.kind)
 		}
-		if cc := cacheControl(resp.Header); !hasDirective(cc, "immutable") {
+		if cc := cacheControl(resp.Header); a.fingerprinted && !hasDirective(cc, "immutable") {
 			return definitivef("%s: Cache-Control is %q, want immutable for a fingerprinted asset", req, cc)
 		}
 		if _, err := io.CopyN(io.Discard, c.body(req, resp), c.maxBody); err != nil && !errors.Is(err, io.EOF) {

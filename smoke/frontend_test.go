@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 
@@ -168,6 +169,24 @@ func TestFrontendAssetsCheck(t *testing.T) {
 			},
 			want:     outcome{Attempts: 1, Definitive: true},
 			wantText: []string{"/assets/index-c0ffee12.css", `Cache-Control is "max-age=3600", want immutable`},
+		},
+		{
+			name: "passes an unhashed entry script served no-cache",
+			edit: func(f map[string][]siteFile) {
+				f["/"][0].body = strings.Replace(indexHTML, "</head>", `<script src="/env-config.js"></script></head>`, 1)
+				f["/env-config.js"] = []siteFile{{status: 200, contentType: jsType, cacheControl: noCache, body: "window.env={}"}}
+			},
+			want:     outcome{Passed: true, Attempts: 1},
+			wantText: []string{"4 assets"},
+		},
+		{
+			name: "fails at once on a Vite chunk whose hash has no digit served no-cache",
+			edit: func(f map[string][]siteFile) {
+				f["/"][0].body = strings.Replace(indexHTML, "</head>", `<script type="module" src="/assets/m33-B-xbLgCq.js"></script></head>`, 1)
+				f["/assets/m33-B-xbLgCq.js"] = []siteFile{{status: 200, contentType: jsType, cacheControl: noCache, body: "export {}"}}
+			},
+			want:     outcome{Attempts: 1, Definitive: true},
+			wantText: []string{"/assets/m33-B-xbLgCq.js", `Cache-Control is "no-cache", want immutable`},
 		},
 		{
 			name: "fails at once on a stylesheet served as octet-stream",

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+
+	"github.com/experts/platform/stacks/publish/fingerprint"
 )
 
 // Check is one smoke check. Plan builds them; Runner.Run runs them.
@@ -27,6 +29,8 @@ const (
 	PathOpenAPI   = "/openapi.json"
 	PathProtected = "/api/v1/experts"
 	PathVersion   = "/version"
+	// DefaultMCPEndpoint is where the MCP server speaks Streamable HTTP.
+	DefaultMCPEndpoint = "/mcp"
 )
 
 // Targets says what to check. Empty URLs are skipped; at least one is
@@ -37,9 +41,14 @@ type Targets struct {
 	MCPURL      string
 	FrontendURL string
 	// MCPEndpoint is the path of the MCP Streamable HTTP endpoint under
-	// MCPURL, such as "/mcp". When set, the MCP server must complete
-	// initialize and tools/list and offer at least one tool.
+	// MCPURL ("": DefaultMCPEndpoint). Whenever MCPURL is given, the MCP
+	// server must complete initialize and tools/list there and offer at
+	// least one tool: a /healthz alone passes for a maintenance page.
 	MCPEndpoint string
+	// Fingerprint is the publisher's rule of which files are fingerprinted
+	// (the zero rule: hashed names under assets/); only those must be
+	// served immutable.
+	Fingerprint fingerprint.Rule
 	// ExpectVersion and ExpectSHA are what the API's /version must report
 	// (semver, with or without a leading v; a git sha of 7 to 64 hex
 	// digits, compared as a prefix either way).
@@ -91,12 +100,14 @@ func Plan(t Targets) ([]Check, error) {
 			errs = append(errs, err)
 		} else {
 			checks = append(checks, HealthCheck{Service: "mcp", URL: joinPath(base, PathHealth)})
-			if t.MCPEndpoint != "" {
-				if !strings.HasPrefix(t.MCPEndpoint, "/") || strings.ContainsAny(t.MCPEndpoint, "?# ") {
-					errs = append(errs, fmt.Errorf("MCP endpoint %q is not a path such as /mcp", t.MCPEndpoint))
-				} else {
-					checks = append(checks, MCPToolsCheck{URL: joinPath(base, t.MCPEndpoint)})
-				}
+			endpoint := t.MCPEndpoint
+			if endpoint == "" {
+				endpoint = DefaultMCPEndpoint
+			}
+			if !strings.HasPrefix(endpoint, "/") || strings.ContainsAny(endpoint, "?# ") {
+				errs = append(errs, fmt.Errorf("MCP endpoint %q is not a path such as /mcp", endpoint))
+			} else {
+				checks = append(checks, MCPToolsCheck{URL: joinPath(base, endpoint)})
 			}
 		}
 	} else if t.MCPEndpoint != "" {
@@ -108,7 +119,10 @@ func Plan(t Targets) ([]Check, error) {
 			errs = append(errs, err)
 		} else {
 			page := joinPath(base, "/")
-			checks = append(checks, FrontendEntryCheck{URL: page}, FrontendAssetsCheck{URL: page})
+			if err := fingerprint.ValidateFolders(t.Fingerprint.Folders); err != nil {
+				errs = append(errs, err)
+			}
+			checks = append(checks, FrontendEntryCheck{URL: page}, FrontendAssetsCheck{URL: page, Fingerprint: t.Fingerprint})
 		}
 	}
 	if len(errs) > 0 {

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/experts/platform/stacks/publish/fingerprint"
 )
 
 func TestPlan(t *testing.T) {
@@ -36,9 +38,9 @@ func TestPlan(t *testing.T) {
 			},
 		},
 		{
-			name:    "keeps a path prefix of the base URL",
+			name:    "keeps a path prefix of the base URL and checks MCP at the default endpoint",
 			targets: Targets{MCPURL: "http://10.0.0.7:8080/experts/"},
-			want:    []planned{{"mcp/healthz", "http://10.0.0.7:8080/experts/healthz"}},
+			want:    []planned{{"mcp/healthz", "http://10.0.0.7:8080/experts/healthz"}, {"mcp/tools", "http://10.0.0.7:8080/experts/mcp"}},
 		},
 		{
 			name:    "plans only the frontend when only its URL is given",
@@ -110,6 +112,7 @@ func TestPlanRefusesBadTargets(t *testing.T) {
 		{name: "refuses a version that is not semver", targets: Targets{APIURL: "https://a.example.com", ExpectVersion: "1.4"}, wantErr: []string{`expected version "1.4" is not a semantic version`}},
 		{name: "refuses a sha that is not hex", targets: Targets{APIURL: "https://a.example.com", ExpectSHA: "main"}, wantErr: []string{`expected sha "main" is not a git sha`}},
 		{name: "refuses a version without the API", targets: Targets{FrontendURL: "https://app.example.com", ExpectVersion: "1.4.2"}, wantErr: []string{"needs the API URL"}},
+		{name: "refuses a fingerprinted folder without a trailing slash", targets: Targets{FrontendURL: "https://app.example.com", Fingerprint: fingerprint.Rule{Folders: []string{"static"}}}, wantErr: []string{`fingerprinted folder "static" must end in /`}},
 		{name: "refuses an MCP endpoint without the MCP URL", targets: Targets{APIURL: "https://a.example.com", MCPEndpoint: "/mcp"}, wantErr: []string{"needs the MCP URL"}},
 		{name: "refuses an MCP endpoint that is not a path", targets: Targets{MCPURL: "https://m.example.com", MCPEndpoint: "mcp"}, wantErr: []string{`MCP endpoint "mcp" is not a path`}},
 		{

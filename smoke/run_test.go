@@ -109,7 +109,8 @@ func TestHostileServers(t *testing.T) {
 				srv.Start()
 			}
 			t.Cleanup(srv.Close)
-			res := runOne(t.Context(), t, tt.policy, HealthCheck{Service: "api", URL: srv.URL + "/healthz"})
+			// The OpenAPI check follows redirects (the health check never does).
+			res := runOne(t.Context(), t, tt.policy, OpenAPICheck{URL: srv.URL + "/healthz"})
 			assertResult(t, res, tt.want, tt.wantText...)
 		})
 	}
@@ -124,7 +125,7 @@ func TestRedirectsFollowedAreBounded(t *testing.T) {
 	t.Cleanup(srv.Close)
 	p := testPolicy()
 	p.MaxRedirects = 2
-	res := runOne(t.Context(), t, p, HealthCheck{Service: "api", URL: srv.URL + "/healthz"})
+	res := runOne(t.Context(), t, p, OpenAPICheck{URL: srv.URL + "/healthz"})
 	assertResult(t, res, outcome{Attempts: 1, Definitive: true}, "stopped after 2 redirects")
 	if got := hits.Load(); got != 3 {
 		t.Errorf("server saw %d requests, want 3 (the request and 2 redirects)", got)

@@ -26,6 +26,10 @@ var ErrInvalidDist = errors.New("invalid dist directory")
 // ReleasePrefix is where release manifests are kept in the bucket.
 const ReleasePrefix = "_releases/"
 
+// ErrorPagePrefix holds the page CloudFront answers a missing file with
+// (infra writes _errors/404.html); a dist may not publish under it.
+const ErrorPagePrefix = "_errors/"
+
 // LocalFile is one file of the dist directory.
 type LocalFile struct {
 	Key  string // slash-separated path relative to the dist directory
@@ -35,45 +39,59 @@ type LocalFile struct {
 }
 
 // ScanDist lists the regular files under dir with their sizes and MD5
-// digests, sorted by key, hashing up to concurrency files at a time.
-func ScanDist(ctx context.Context, dir string, concurrency int) ([]LocalFile, error) {
+// digests, sorted by key, hashing up to concurrency files at a time. Files
+// and directories whose name starts with "." (build metadata such as .vite/,
+// .DS_Store) are not part of the site, except .well-known/: they are
+// returned apart, as ignored.
+func ScanDist(ctx context.Context, dir string, concurrency int) (files []LocalFile, ignored []string, err error) {
 	info, err := os.Stat(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return nil, fmt.Errorf("%w: %s does not exist (build the frontend first)", ErrInvalidDist, dir)
+		return nil, nil, fmt.Errorf("%w: %s does not exist (build the frontend first)", ErrInvalidDist, dir)
 	case err != nil:
-		return nil, fmt.Errorf("%w: %w", ErrInvalidDist, err)
+		return nil, nil, fmt.Errorf("%w: %w", ErrInvalidDist, err)
 	case !info.IsDir():
-		return nil, fmt.Errorf("%w: %s is not a directory", ErrInvalidDist, dir)
+		return nil, nil, fmt.Errorf("%w: %s is not a directory", ErrInvalidDist, dir)
 	}
-	var files []LocalFile
+	ignored = []string{}
 	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
-		}
-		if d.IsDir() {
-			return nil
 		}
 		rel, err := filepath.Rel(dir, p)
 		if err != nil {
 			return err
 		}
 		key := filepath.ToSlash(rel)
+		if key != "." && strings.HasPrefix(d.Name(), ".") && key != wellKnown {
+			if d.IsDir() {
+				ignored = append(ignored, key+"/")
+				return filepath.SkipDir
+			}
+			ignored = append(ignored, key)
+			return nil
+		}
+		if d.IsDir() {
+			return nil
+		}
 		if strings.HasPrefix(key, ReleasePrefix) {
 			return fmt.Errorf("%s: the %s prefix is reserved for release manifests", key, ReleasePrefix)
+		}
+		if strings.HasPrefix(key, ErrorPagePrefix) {
+			return fmt.Errorf("%s: the %s prefix is reserved for the site's error page, which the infrastructure writes", key, ErrorPagePrefix)
 		}
 		files = append(files, LocalFile{Key: key, Path: p})
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidDist, err)
+		return nil, nil, fmt.Errorf("%w: %w", ErrInvalidDist, err)
 	}
 	if len(files) == 0 {
-		return nil, fmt.Errorf("%w: %s is empty", ErrInvalidDist, dir)
+		return nil, nil, fmt.Errorf("%w: %s is empty", ErrInvalidDist, dir)
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].Key < files[j].Key })
 	if i := sort.Search(len(files), func(i int) bool { return files[i].Key >= "index.html" }); i == len(files) || files[i].Key != "index.html" {
-		return nil, fmt.Errorf("%w: %s has no index.html at its root (is it the build output?)", ErrInvalidDist, dir)
+		return nil, nil, fmt.Errorf("%w: %s has no index.html at its root (is it the build output?)", ErrInvalidDist, dir)
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
@@ -88,12 +106,15 @@ func ScanDist(ctx context.Context, dir string, concurrency int) ([]LocalFile, er
 	}
 	if err := g.Wait(); err != nil {
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("scan %s: %w", dir, ctx.Err())
+			return nil, nil, fmt.Errorf("scan %s: %w", dir, ctx.Err())
 		}
-		return nil, fmt.Errorf("%w: %w", ErrInvalidDist, err)
+		return nil, nil, fmt.Errorf("%w: %w", ErrInvalidDist, err)
 	}
-	return files, nil
+	return files, ignored, nil
 }
+
+// wellKnown is the one dot-directory that is part of a site (RFC 8615).
+const wellKnown = ".well-known"
 
 func hashFile(f *LocalFile) error {
 	r, err := os.Open(f.Path)

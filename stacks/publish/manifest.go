@@ -122,5 +122,5 @@ func writeManifest(ctx context.Context, api S3API, bucket string, m *Manifest) e
 }
 
 func isManifestKey(key string) bool {
-	return strings.HasPrefix(key, ReleasePrefix) && strings.HasSuffix(key, ".json")
+	return strings.HasPrefix(key, ReleasePrefix) && strings.HasSuffix(key, ".json") && key != LockKey && key != LiveKey
 }

@@ -33,6 +33,9 @@ func (p *Plan) WriteText(w io.Writer) error {
 	for _, id := range p.KeptReleases {
 		fmt.Fprintf(b, "keep        release %s\n", id)
 	}
+	for _, k := range p.Ignored {
+		fmt.Fprintf(b, "ignore      %s\n", k)
+	}
 	for _, warning := range p.Warnings {
 		fmt.Fprintf(b, "warning     %s\n", warning)
 	}
@@ -47,13 +50,16 @@ func (r *Result) WriteText(w io.Writer, failed bool) error {
 	b := bufio.NewWriter(w)
 	switch {
 	case failed:
-		fmt.Fprintf(b, "publish of release %s to bucket %s did not finish: %d uploaded (%s), %d not uploaded, %d unchanged, %d deleted\n",
-			r.Release, r.Bucket, len(r.Uploaded), FormatBytes(r.UploadedBytes), len(r.NotUploaded), r.Skipped, len(r.Deleted))
+		fmt.Fprintf(b, "publish of release %s to bucket %s did not finish: %d uploaded (%s), %d not uploaded, %d unknown, %d unchanged, %d deleted\n",
+			r.Release, r.Bucket, len(r.Uploaded), FormatBytes(r.UploadedBytes), len(r.NotUploaded), len(r.Unknown), r.Skipped, len(r.Deleted))
 		for _, k := range r.Uploaded {
 			fmt.Fprintf(b, "uploaded      %s\n", k)
 		}
 		for _, k := range r.NotUploaded {
 			fmt.Fprintf(b, "not uploaded  %s\n", k)
+		}
+		for _, k := range r.Unknown {
+			fmt.Fprintf(b, "unknown       %s (canceled in flight: S3 may have stored it)\n", k)
 		}
 	case r.Unchanged:
 		fmt.Fprintf(b, "release %s is already live in bucket %s: nothing uploaded, %d unchanged, %d deleted, %d path(s) invalidated, in %.1fs\n",

@@ -5,6 +5,8 @@ import (
 	"path"
 	"regexp"
 	"strings"
+
+	"github.com/experts/platform/stacks/publish/fingerprint"
 )
 
 // Cache-Control values of the default rules.
@@ -12,18 +14,6 @@ const (
 	CacheImmutable = "public, max-age=31536000, immutable"
 	CacheNoCache   = "no-cache"
 )
-
-// DefaultFingerprint matches file names that carry a content hash just
-// before the extension, as Vite, webpack, Create React App, Angular and
-// esbuild name their output: "index-4f3a9c1b.js", "main.3f2a1b9c.chunk.css",
-// "chunk-X7KQ2ZPA.js", "logo.a1b2c3d4e5f6.svg". The hash is at least 8
-// letters, digits or underscores after a "." or "-", and RuleSet.Fingerprinted
-// also requires it to hold both a letter and a digit and not to look like a
-// size ("1200x630"). A hash that happens to have no digit is not recognized:
-// such a file is served no-cache, which is slower but never stale.
-var DefaultFingerprint = regexp.MustCompile(`[.-]([A-Za-z0-9_]{8,})(\.chunk)?\.[A-Za-z0-9]+(\.map)?$`)
-
-var dimensions = regexp.MustCompile(`^[0-9]+x[0-9]+$`)
 
 // CacheRule sets the Cache-Control of the files whose key matches Pattern.
 // A pattern without "/" is matched against the file's base name, one with
@@ -61,10 +51,16 @@ func (r CacheRule) matches(key string) bool {
 type RuleSet struct {
 	// Rules are tried first, in order; the first match wins.
 	Rules []CacheRule
-	// Fingerprint recognizes fingerprinted file names (base name only);
-	// nil means DefaultFingerprint. When it has a capture group, the first
-	// group is the hash and must hold a letter and a digit.
+	// Fingerprint, when set, replaces the built-in patterns of hashed
+	// names (see fingerprint.Rule.Pattern).
 	Fingerprint *regexp.Regexp
+	// FingerprintFolders are the folders whose hashed names are trusted
+	// (nil: fingerprint.DefaultFolders, assets/).
+	FingerprintFolders []string
+
+	// listed is the build manifest's output, set by Plan when the dist
+	// has one (fingerprint.ViteManifest).
+	listed map[string]bool
 }
 
 // CacheControl returns the Cache-Control header for key.
@@ -83,23 +79,16 @@ func (rs RuleSet) CacheControl(key string) string {
 	return CacheNoCache
 }
 
-// Fingerprinted reports whether the base name of key carries a content hash.
+// Fingerprinted reports whether key carries a content hash.
 func (rs RuleSet) Fingerprinted(key string) bool {
-	re := rs.Fingerprint
-	if re == nil {
-		re = DefaultFingerprint
-	}
-	m := re.FindStringSubmatch(path.Base(key))
-	if m == nil {
-		return false
-	}
-	if len(m) < 2 {
-		return true
-	}
-	hash := m[1]
-	return strings.ContainsAny(hash, "0123456789") &&
-		strings.ContainsAny(strings.ToLower(hash), "abcdefghijklmnopqrstuvwxyz") &&
-		!dimensions.MatchString(hash)
+	return rs.FingerprintRule().Match(key)
+}
+
+// FingerprintRule is the rule that decides which files are fingerprinted,
+// for the smoke gate to require immutable on the same files. (A build
+// manifest, read during Plan, is part of it there.)
+func (rs RuleSet) FingerprintRule() fingerprint.Rule {
+	return fingerprint.Rule{Folders: rs.FingerprintFolders, Pattern: rs.Fingerprint, Listed: rs.listed}
 }
 
 func isHTML(key string) bool {
@@ -111,52 +100,40 @@ func isImmutable(cacheControl string) bool {
 	return strings.Contains(strings.ToLower(cacheControl), "immutable")
 }
 
-// contentTypes maps extensions to Content-Type. The table is ours rather
-// than the system's mime database so that a publish sets the same headers
-// on every machine. Text types carry charset=utf-8.
-var contentTypes = map[string]string{
-	".html":        "text/html; charset=utf-8",
-	".htm":         "text/html; charset=utf-8",
-	".css":         "text/css; charset=utf-8",
-	".js":          "text/javascript; charset=utf-8",
-	".mjs":         "text/javascript; charset=utf-8",
-	".cjs":         "text/javascript; charset=utf-8",
-	".json":        "application/json; charset=utf-8",
-	".map":         "application/json; charset=utf-8",
-	".webmanifest": "application/manifest+json; charset=utf-8",
-	".xml":         "application/xml; charset=utf-8",
-	".txt":         "text/plain; charset=utf-8",
-	".md":          "text/markdown; charset=utf-8",
-	".csv":         "text/csv; charset=utf-8",
-	".svg":         "image/svg+xml; charset=utf-8",
-	".wasm":        "application/wasm",
-	".png":         "image/png",
-	".jpg":         "image/jpeg",
-	".jpeg":        "image/jpeg",
-	".gif":         "image/gif",
-	".webp":        "image/webp",
-	".avif":        "image/avif",
-	".ico":         "image/vnd.microsoft.icon",
-	".bmp":         "image/bmp",
-	".woff":        "font/woff",
-	".woff2":       "font/woff2",
-	".ttf":         "font/ttf",
-	".otf":         "font/otf",
-	".eot":         "application/vnd.ms-fontobject",
-	".mp4":         "video/mp4",
-	".webm":        "video/webm",
-	".mp3":         "audio/mpeg",
-	".ogg":         "audio/ogg",
-	".wav":         "audio/wav",
-	".pdf":         "application/pdf",
-	".zip":         "application/zip",
+//go:generate bash internal/mimegen/gen.sh
+
+// contentTypeOverrides are the names whose type the extension does not
+// tell: Apple's app-site association file has none and must be JSON.
+var contentTypeOverrides = map[string]string{
+	"apple-app-site-association": "application/json",
 }
 
-// ContentType returns the Content-Type for key by its extension, and
-// application/octet-stream for an extension it does not know.
+// mimeType is an entry of mimeDB (contenttypes_table.go, generated from
+// mime-db).
+type mimeType struct {
+	name string
+	utf8 bool
+}
+
+// ContentType returns the Content-Type for key: by its base name for the
+// few files without an extension that browsers and platforms fetch
+// (apple-app-site-association), else by extension from mime-db (pinned,
+// see contenttypes_table.go), and application/octet-stream for an
+// extension it does not know. Text types, JSON, XML and SVG carry
+// charset=utf-8, so that the same headers are set on every machine.
 func ContentType(key string) string {
-	if ct, ok := contentTypes[strings.ToLower(path.Ext(key))]; ok {
-		return ct
+	name, ok := contentTypeOverrides[path.Base(key)]
+	utf8 := false
+	if !ok {
+		t, known := mimeDB[strings.ToLower(path.Ext(key))]
+		if !known {
+			return "application/octet-stream"
+		}
+		name, utf8 = t.name, t.utf8
 	}
-	return "application/octet-stream"
+	if utf8 || strings.HasPrefix(name, "text/") || name == "application/json" || name == "application/xml" ||
+		strings.HasSuffix(name, "+json") || strings.HasSuffix(name, "+xml") {
+		return name + "; charset=utf-8"
+	}
+	return name
 }

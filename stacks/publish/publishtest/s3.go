@@ -7,6 +7,7 @@ package publishtest
 
 import (
 	"bytes"
+	"encoding/hex"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -57,6 +58,12 @@ type Fault struct {
 	Status int    // HTTP status, such as 503 or 403
 	Code   string // S3 error code, such as "SlowDown" or "AccessDenied"
 	Times  int
+	// Stall, instead of an error, holds matching requests unanswered until
+	// the client gives up (cancels or times out). Arrived, when not nil,
+	// receives the key of each stalled request as it arrives, unless it is
+	// full.
+	Stall   bool
+	Arrived chan<- string
 }
 
 func (f *Fault) matches(method, key string) bool {
@@ -114,6 +121,11 @@ type S3 struct {
 
 	srv     *httptest.Server
 	backend *s3mem.Backend
+
+	// cond serializes conditional requests (If-Match, If-None-Match), so
+	// that a conditional delete, which gofakes3 does not implement, is as
+	// atomic against conditional writes as on S3.
+	cond sync.Mutex
 
 	mu       sync.Mutex
 	requests []Request
@@ -248,11 +260,36 @@ func (s *S3) wrap(next http.Handler) http.Handler {
 			Header:  r.Header.Clone(),
 			Started: s.next(),
 		}
-		if f := s.takeFault(r.Method, key); f != nil {
+		if f := s.takeFault(r.Method, key); f != nil && f.Stall {
+			// Read the body first: the server notices the client going
+			// away only once it has.
+			_, _ = io.Copy(io.Discard, r.Body)
+			if f.Arrived != nil {
+				select {
+				case f.Arrived <- key:
+				default:
+				}
+			}
+			<-r.Context().Done()
+			s.record(req)
+			return
+		} else if f != nil {
 			req.Status = f.Status
 			s.record(req)
 			writeError(w, f.Status, f.Code, r.URL.Path)
 			return
+		}
+		if r.Header.Get("If-Match") != "" || r.Header.Get("If-None-Match") != "" {
+			s.cond.Lock()
+			defer s.cond.Unlock()
+			if r.Method == http.MethodDelete && key != "" {
+				if status, code := s.checkDeleteMatch(bucket, key, r.Header.Get("If-Match")); status != 0 {
+					req.Status = status
+					s.record(req)
+					writeError(w, status, code, r.URL.Path)
+					return
+				}
+			}
 		}
 		if key != "" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 			s.mu.Lock()
@@ -276,6 +313,22 @@ func (s *S3) wrap(next http.Handler) http.Handler {
 		}
 		s.record(req)
 	})
+}
+
+// checkDeleteMatch applies a DeleteObject If-Match header as S3 does: 404
+// NoSuchKey for a missing object, 412 PreconditionFailed for another ETag.
+func (s *S3) checkDeleteMatch(bucket, key, ifMatch string) (int, string) {
+	if ifMatch == "" {
+		return 0, ""
+	}
+	obj, err := s.backend.HeadObject(bucket, key)
+	if err != nil {
+		return http.StatusNotFound, "NoSuchKey"
+	}
+	if ifMatch != "*" && strings.Trim(ifMatch, `"`) != hex.EncodeToString(obj.Hash) {
+		return http.StatusPreconditionFailed, "PreconditionFailed"
+	}
+	return 0, ""
 }
 
 func (s *S3) takeFault(method, key string) *Fault {
