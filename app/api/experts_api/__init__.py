@@ -1,0 +1,1 @@
+"""The experts HTTP API: FastAPI over SQLAlchemy, schema managed by Alembic."""
