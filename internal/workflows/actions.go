@@ -261,20 +261,20 @@ func copyTree(src, dst string, hidden bool) (int, error) {
 		}
 		target := filepath.Join(dst, rel)
 		if d.IsDir() {
-			return os.MkdirAll(target, 0o755)
+			return os.MkdirAll(target, 0o750)
 		}
 		if rel == "." {
 			target = filepath.Join(dst, d.Name())
 		}
-		data, err := os.ReadFile(p)
+		data, err := os.ReadFile(p) //nolint:gosec // the artifact a step named, as upload-artifact reads it
 		if err != nil {
 			return err
 		}
-		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Dir(target), 0o750); err != nil {
 			return err
 		}
 		n++
-		return os.WriteFile(target, data, 0o644)
+		return os.WriteFile(target, data, 0o600) //nolint:gosec // under the artifact store or the path the step named
 	})
 	return n, err
 }

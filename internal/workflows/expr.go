@@ -12,14 +12,14 @@ import (
 // Expressions: the subset of GitHub's expression language the workflows
 // use (literals, context properties, indexing, ! && || == != < <= > >=,
 // and the functions below), evaluated strictly: a property that does not
-// exist is an error rather than GitHub's empty string, so that a misspelt
+// exist is an error rather than GitHub's empty string, so that a misspelled
 // variable or an output a step never wrote fails the rehearsal.
 
 // Context is what expressions can read: the roots github, env, vars,
 // secrets, steps, needs, matrix, runner, job, strategy, inputs.
 type Context struct {
 	Values map[string]any
-	// Status answers success(), failure(), cancelled(): whether an earlier
+	// Failed answers success() and failure(): whether an earlier
 	// step (or, for a job's if, a needed job) failed.
 	Failed bool
 }
@@ -62,7 +62,7 @@ func (c *Context) Condition(src string) (bool, error) {
 	return truthy(v), nil
 }
 
-var statusFunc = regexp.MustCompile(`\b(always|success|failure|cancelled)\(`)
+var statusFunc = regexp.MustCompile(`\b(always|success|failure|cancelled)\(`) //nolint:misspell // GitHub spells the function cancelled()
 
 // Interpolate replaces every ${{ expr }} of s with its value.
 func (c *Context) Interpolate(s string) (string, error) {
@@ -331,7 +331,7 @@ func (p *exprParser) postfix(eval bool) (any, error) {
 		case p.isOp("."):
 			p.next()
 			if p.tok.kind != tokIdent {
-				return nil, fmt.Errorf("want a property name after %s.", path)
+				return nil, fmt.Errorf("want a property name after %s", path)
 			}
 			name := p.tok.text
 			p.next()
@@ -446,8 +446,8 @@ func (p *exprParser) call(name string, eval bool) (any, error) {
 			return nil, fmt.Errorf("want , or ) in %s()", name)
 		}
 	}
-	p.next() // )
-	want := map[string]int{"always": 0, "success": 0, "failure": 0, "cancelled": 0, "startsWith": 2, "endsWith": 2, "contains": 2}
+	p.next()                                                                                                                       // )
+	want := map[string]int{"always": 0, "success": 0, "failure": 0, "cancelled": 0, "startsWith": 2, "endsWith": 2, "contains": 2} //nolint:misspell // GitHub's spelling
 	if n, ok := want[name]; ok && len(args) != n {
 		return nil, fmt.Errorf("%s() takes %d arguments, got %d", name, n, len(args))
 	}
@@ -458,7 +458,7 @@ func (p *exprParser) call(name string, eval bool) (any, error) {
 		return !p.ctx.Failed, nil
 	case "failure":
 		return p.ctx.Failed, nil
-	case "cancelled":
+	case "cancelled": //nolint:misspell // GitHub's spelling
 		return false, nil
 	case "startsWith":
 		return strings.HasPrefix(strings.ToLower(toString(args[0])), strings.ToLower(toString(args[1]))), nil

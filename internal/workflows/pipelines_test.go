@@ -167,10 +167,6 @@ func pipelineSpecs() []pipelineSpec {
 func TestPipelinesHaveTheirStructure(t *testing.T) {
 	ws := loadRepoWorkflows(t)
 	specs := pipelineSpecs()
-	var files []string
-	for _, spec := range specs {
-		files = append(files, spec.file)
-	}
 	if diff := cmp.Diff(sortedKeys(map[string]bool{"backend.yml": true, "mcp.yml": true, "frontend.yml": true, "infra.yml": true, "ci.yml": true}), sortedKeys(ws)); diff != "" {
 		t.Errorf("workflow files (-want +got):\n%s", diff)
 	}
@@ -321,7 +317,7 @@ func TestPipelineCheckFailsOnBrokenStructure(t *testing.T) {
 	}
 }
 
-// TestPathFiltersCoverDeployctl: a deploy job's behaviour depends on every
+// TestPathFiltersCoverDeployctl: a deploy job's behavior depends on every
 // package linked into deployctl, so a change to any of them must run the
 // pipelines that use it.
 func TestPathFiltersCoverDeployctl(t *testing.T) {
@@ -374,7 +370,7 @@ func TestPathFiltersCoverDeployctl(t *testing.T) {
 	}
 }
 
-// TestPathFiltersNameExistingPaths catches a misspelt filter, which would
+// TestPathFiltersNameExistingPaths catches a misspelled filter, which would
 // silently never trigger. The application's directories are checked
 // against the stack files instead (TestPipelinesHaveTheirStructure).
 func TestPathFiltersNameExistingPaths(t *testing.T) {

@@ -148,7 +148,7 @@ func TestRehearseOfflinePreviewFromAFork(t *testing.T) {
 	}
 }
 
-// TestRehearsalFailsAWrongCommand: the same job with a misspelt flag or a
+// TestRehearsalFailsAWrongCommand: the same job with a misspelled flag or a
 // variable the step does not define must fail.
 func TestRehearsalFailsAWrongCommand(t *testing.T) {
 	src, err := os.ReadFile(filepath.Join(repoRoot, ".github", "workflows", "infra.yml"))

@@ -31,7 +31,7 @@ const (
 const (
 	ActionCheckout       = "actions/checkout"
 	ActionUploadArtifact = "actions/upload-artifact"
-	ActionAWSCredentials = "aws-actions/configure-aws-credentials"
+	ActionAWSCredentials = "aws-actions/configure-aws-credentials" //nolint:gosec // an action name, not a credential
 )
 
 // DeployctlBuild is the one way a job gets deployctl: built once, into the
@@ -238,7 +238,7 @@ func (c *checker) deployJob(j *Job) {
 		c.add(RuleDeployJob, j.ID, "concurrency group %q does not name the environment's stack %q", j.Concurrency.Group, stack)
 	}
 	if j.Concurrency.CancelInProgress != "false" {
-		c.add(RuleDeployJob, j.ID, "concurrency without cancel-in-progress: false: a cancelled deploy leaves a half-applied stack")
+		c.add(RuleDeployJob, j.ID, "concurrency without cancel-in-progress: false: a canceled deploy leaves a half-applied stack")
 	}
 }
 

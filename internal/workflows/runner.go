@@ -206,7 +206,7 @@ func (r *Runner) RunJob(ctx context.Context, w *Workflow, id string, matrix map[
 		var stepErr error
 		switch {
 		case s.Run != "":
-			stepErr = r.runScript(ctx, w, j, s, i, jobTemp, stepEnv, logw)
+			stepErr = r.runScript(ctx, w, s, i, jobTemp, stepEnv, logw)
 		case s.Uses != "":
 			stepErr, err = r.runAction(ctx, s, ectx, stepEnv, jobTemp, files)
 			if err != nil {
@@ -324,7 +324,7 @@ func (r *Runner) defaultEnv(jobTemp string) map[string]string {
 
 // runScript runs one run: step as GitHub does for shell: bash
 // (bash --noprofile --norc -eo pipefail), in its working directory.
-func (r *Runner) runScript(ctx context.Context, w *Workflow, j *Job, s Step, i int, jobTemp string, env map[string]string, log io.Writer) error {
+func (r *Runner) runScript(ctx context.Context, w *Workflow, s Step, i int, jobTemp string, env map[string]string, log io.Writer) error {
 	shell := s.Shell
 	if shell == "" {
 		shell = w.DefaultShell
@@ -339,7 +339,7 @@ func (r *Runner) runScript(ctx context.Context, w *Workflow, j *Job, s Step, i i
 	if err := os.WriteFile(script, []byte(s.Run), 0o600); err != nil {
 		return fmt.Errorf("write script: %w", err)
 	}
-	cmd := exec.CommandContext(ctx, "bash", append(args, script)...)
+	cmd := exec.CommandContext(ctx, "bash", append(args, script)...) //nolint:gosec // running the workflow's own script is the point
 	cmd.Dir = r.Dir
 	if s.WorkingDirectory != "" {
 		cmd.Dir = filepath.Join(r.Dir, s.WorkingDirectory)
@@ -395,7 +395,7 @@ func appendFile(path, s string) error {
 	if s == "" {
 		return nil
 	}
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0o600)
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0o600) //nolint:gosec // a step file this runner created
 	if err != nil {
 		return fmt.Errorf("open %s: %w", filepath.Base(path), err)
 	}
@@ -456,7 +456,7 @@ var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
 // accepts in GITHUB_OUTPUT and GITHUB_ENV; anything else is an error, as
 // on GitHub ("Unable to process file command").
 func readKeyValues(path string) (map[string]string, error) {
-	f, err := os.Open(path)
+	f, err := os.Open(path) //nolint:gosec // a step file this runner created
 	if err != nil {
 		return nil, err
 	}
