@@ -236,10 +236,13 @@ func WithStackConfig(path string, extra map[string]string) ([]byte, error) {
 	return out, nil
 }
 
-// collectSteps gathers the resource steps of an engine event stream until
-// it is closed.
+// collectSteps gathers the resource steps of an engine event stream. The
+// returned function, called once the operation has returned, waits for the
+// stream to end, but not for long: the Automation API does not close the
+// stream of an operation that failed before the engine started.
 func collectSteps(ch <-chan events.EngineEvent) func() []Step {
 	var (
+		mu    sync.Mutex
 		steps []Step
 		done  = make(chan struct{})
 	)
@@ -248,16 +251,28 @@ func collectSteps(ch <-chan events.EngineEvent) func() []Step {
 		for ev := range ch {
 			if ev.ResourcePreEvent != nil {
 				m := ev.ResourcePreEvent.Metadata
+				mu.Lock()
 				steps = append(steps, Step{URN: m.URN, Type: m.Type, Op: string(m.Op)})
+				mu.Unlock()
 			}
 		}
 	}()
 	return func() []Step {
-		<-done
-		sort.SliceStable(steps, func(i, j int) bool { return steps[i].URN < steps[j].URN })
-		return steps
+		select {
+		case <-done:
+		case <-time.After(streamGrace):
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		out := append([]Step(nil), steps...)
+		sort.SliceStable(out, func(i, j int) bool { return out[i].URN < out[j].URN })
+		return out
 	}
 }
+
+// streamGrace is how long an operation's event stream may take to end
+// after the operation returned.
+const streamGrace = 5 * time.Second
 
 // Preview implements Engine.
 func (e *LocalEngine) Preview(ctx context.Context, u Update) (*PlanResult, error) {

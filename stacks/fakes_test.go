@@ -314,8 +314,19 @@ func (f fakeIdentity) Account(context.Context) (Caller, error) {
 
 type fakeImages struct{ present map[string]bool }
 
-func (f fakeImages) ImageExists(_ context.Context, repo, digest string) (bool, error) {
-	return f.present[repo+"@"+digest], nil
+func (f fakeImages) CheckReleasable(_ context.Context, repo, digest string) error {
+	if !f.present[repo+"@"+digest] {
+		return fmt.Errorf("%w: %s is not in repository %s: backfill it from dev", infra.ErrImageNotReleasable, digest, repo)
+	}
+	return nil
+}
+
+// fakeTagger records the digests it tagged.
+type fakeTagger struct{ tagged []string }
+
+func (f *fakeTagger) TagRelease(_ context.Context, repo, digest string) error {
+	f.tagged = append(f.tagged, repo+"@"+digest)
+	return nil
 }
 
 type fakeDigests map[string]string // repository:tag → digest

@@ -31,20 +31,20 @@ func (e *ForeignChangesError) Error() string {
 func (e *ForeignChangesError) Unwrap() error { return ErrPreflight }
 
 // MissingImageError says that the digest to deploy is not in the stack's
-// registry, and how to get it there.
+// registry with its release tag, and how to get it there.
 type MissingImageError struct {
 	Repository string
 	Digest     string
+	Err        error // infra.CheckImageReleasable's, with the backfill
 }
 
 func (e *MissingImageError) Error() string {
-	return fmt.Sprintf("image %s is not in %s: ECR replication is asynchronous and copies only images pushed after it "+
-		"was set up; wait a few minutes and run again, or copy the image into this registry (for example "+
-		"`crane copy <dev repository>@%s %s@%s`) and run again", e.Digest, e.Repository, e.Digest, e.Repository, e.Digest)
+	return fmt.Sprintf("image %s cannot be deployed from %s (ECR replication is asynchronous and copies only images "+
+		"pushed after it was set up: wait a few minutes and run again): %v", e.Digest, e.Repository, e.Err)
 }
 
-// Unwrap lets errors.Is match ErrPreflight.
-func (e *MissingImageError) Unwrap() error { return ErrPreflight }
+// Unwrap lets errors.Is match ErrPreflight and infra.ErrImageNotReleasable.
+func (e *MissingImageError) Unwrap() []error { return []error{ErrPreflight, e.Err} }
 
 // allowedChange reports whether a step of a release of service touches only
 // that service: its images, its task definitions (service and migration)
@@ -230,15 +230,15 @@ func (r *releaseRun) promote(ctx context.Context) error {
 	return nil
 }
 
-// checkImage requires a digest in prod and checks that it is in the stack's
-// own registry.
+// checkImage requires a digest in prod and checks that it is in prod's own
+// registry with its release tag.
 func (r *releaseRun) checkImage(ctx context.Context) error {
-	env, _ := r.outputs["environment"].(string)
-	if r.next.ImageDigest == "" {
-		if env == infra.EnvProd {
-			return fmt.Errorf("%w: prod never builds: give --promote-from dev or --image-digest", ErrPreflight)
-		}
+	env, _ := r.outputs[OutputEnvironment].(string)
+	if env != infra.EnvProd {
 		return nil
+	}
+	if r.next.ImageDigest == "" {
+		return fmt.Errorf("%w: prod never builds: give --promote-from dev or --image-digest", ErrPreflight)
 	}
 	if r.d.Images == nil {
 		r.log.Warn("registry not checked for the digest: no ECR client")
@@ -248,12 +248,9 @@ func (r *releaseRun) checkImage(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ok, err := r.d.Images.ImageExists(ctx, repo, r.next.ImageDigest)
-	if err != nil {
-		return fmt.Errorf("look up %s in %s: %w", r.next.ImageDigest, repo, err)
+	err = r.d.Images.CheckReleasable(ctx, repo, r.next.ImageDigest)
+	if errors.Is(err, infra.ErrImageNotReleasable) {
+		return &MissingImageError{Repository: repo, Digest: r.next.ImageDigest, Err: err}
 	}
-	if !ok {
-		return &MissingImageError{Repository: repo, Digest: r.next.ImageDigest}
-	}
-	return nil
+	return err
 }

@@ -9,16 +9,19 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
+
+	"github.com/experts/platform/infra"
 )
 
-// ImagesAPI is the part of the ECR client the release driver needs:
-// BatchGetImage, which the deploy roles may call on their own repository.
+// ImagesAPI is the part of the ECR client the release driver needs.
 type ImagesAPI interface {
-	BatchGetImage(ctx context.Context, in *ecr.BatchGetImageInput, optFns ...func(*ecr.Options)) (*ecr.BatchGetImageOutput, error)
+	infra.ImagesAPI
+	infra.TagImagesAPI
 }
 
-// Registry looks images up in a stack's ECR repositories. It implements
-// ImageChecker and DigestResolver.
+// Registry looks images up in, and tags them in, a stack's ECR
+// repositories. It implements ImageChecker, ImageTagger and
+// DigestResolver.
 type Registry struct{ API ImagesAPI }
 
 // repositoryName is the repository of a repository URL
@@ -32,37 +35,22 @@ func repositoryName(url string) (registryID, name string, err error) {
 	return account, name, nil
 }
 
-func (r Registry) get(ctx context.Context, url string, id ecrtypes.ImageIdentifier) (*ecrtypes.Image, error) {
+// CheckReleasable implements ImageChecker with infra.CheckImageReleasable.
+func (r Registry) CheckReleasable(ctx context.Context, url, digest string) error {
 	registryID, name, err := repositoryName(url)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	out, err := r.API.BatchGetImage(ctx, &ecr.BatchGetImageInput{
-		RegistryId:         aws.String(registryID),
-		RepositoryName:     aws.String(name),
-		ImageIds:           []ecrtypes.ImageIdentifier{id},
-		AcceptedMediaTypes: []string{"application/vnd.docker.distribution.manifest.v2+json", "application/vnd.oci.image.manifest.v1+json", "application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json"},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("look up image in %s: %w", url, err)
-	}
-	if len(out.Failures) > 0 {
-		f := out.Failures[0]
-		if f.FailureCode == ecrtypes.ImageFailureCodeImageNotFound || f.FailureCode == ecrtypes.ImageFailureCodeImageTagDoesNotMatchDigest {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("look up image in %s: %s: %s", url, f.FailureCode, aws.ToString(f.FailureReason))
-	}
-	if len(out.Images) == 0 {
-		return nil, nil
-	}
-	return &out.Images[0], nil
+	return infra.CheckImageReleasable(ctx, r.API, registryID, name, digest)
 }
 
-// ImageExists implements ImageChecker.
-func (r Registry) ImageExists(ctx context.Context, url, digest string) (bool, error) {
-	img, err := r.get(ctx, url, ecrtypes.ImageIdentifier{ImageDigest: aws.String(digest)})
-	return img != nil, err
+// TagRelease implements ImageTagger with infra.TagReleaseImage.
+func (r Registry) TagRelease(ctx context.Context, url, digest string) error {
+	_, name, err := repositoryName(url)
+	if err != nil {
+		return err
+	}
+	return infra.TagReleaseImage(ctx, r.API, name, digest)
 }
 
 // ErrNoSuchTag reports a repository without an image under the tag.
@@ -70,12 +58,21 @@ var ErrNoSuchTag = errors.New("no image under that tag")
 
 // DigestForTag implements DigestResolver.
 func (r Registry) DigestForTag(ctx context.Context, url, tag string) (string, error) {
-	img, err := r.get(ctx, url, ecrtypes.ImageIdentifier{ImageTag: aws.String(tag)})
+	registryID, name, err := repositoryName(url)
 	if err != nil {
 		return "", err
 	}
-	if img == nil || img.ImageId == nil {
+	// BatchGetImage, which the dev deploy roles hold (pushes need it).
+	out, err := r.API.BatchGetImage(ctx, &ecr.BatchGetImageInput{
+		RegistryId:     aws.String(registryID),
+		RepositoryName: aws.String(name),
+		ImageIds:       []ecrtypes.ImageIdentifier{{ImageTag: aws.String(tag)}},
+	})
+	if err != nil {
+		return "", fmt.Errorf("look up %s:%s: %w", url, tag, err)
+	}
+	if len(out.Images) == 0 || out.Images[0].ImageId == nil {
 		return "", fmt.Errorf("%w: %s:%s", ErrNoSuchTag, url, tag)
 	}
-	return aws.ToString(img.ImageId.ImageDigest), nil
+	return aws.ToString(out.Images[0].ImageId.ImageDigest), nil
 }

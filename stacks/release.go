@@ -33,11 +33,19 @@ type AccountReader interface {
 	Account(ctx context.Context) (Caller, error)
 }
 
-// ImageChecker reports whether an image digest is in a service's
-// repository (prod's own registry, which replication fills
-// asynchronously).
+// ImageChecker checks, before prod references a digest, that it is in the
+// service's repository with its release tag (infra.CheckImageReleasable):
+// replication fills prod's registry asynchronously. Its error wraps
+// infra.ErrImageNotReleasable when the image is not there.
 type ImageChecker interface {
-	ImageExists(ctx context.Context, repositoryURL, digest string) (bool, error)
+	CheckReleasable(ctx context.Context, repositoryURL, digest string) error
+}
+
+// ImageTagger protects the digest a dev release ran from the lifecycle
+// policy with its release tag (infra.TagReleaseImage); replication carries
+// the tag to prod.
+type ImageTagger interface {
+	TagRelease(ctx context.Context, repositoryURL, digest string) error
 }
 
 // DigestResolver finds the digest a tag of a repository points at; a
@@ -61,6 +69,7 @@ type Driver struct {
 	Smoker   Smoker
 	Identity AccountReader
 	Images   ImageChecker
+	Tagger   ImageTagger
 	Digests  DigestResolver
 	Other    OutputsReader
 
@@ -294,7 +303,11 @@ func (d *Driver) Release(ctx context.Context, req ReleaseRequest) (*Result, erro
 	}
 	r.res.Outcome = OutcomeSucceeded
 	_ = r.step(StepRecord, func() (string, error) {
-		return fmt.Sprintf("stack version %d: %s %s %s", r.res.StackVersion, req.Service, req.Version, r.res.Digest), nil
+		detail := fmt.Sprintf("stack version %d: %s %s %s", r.res.StackVersion, req.Service, req.Version, r.res.Digest)
+		if tagged := r.protectImage(ctx); tagged != "" {
+			detail += "; " + tagged
+		}
+		return detail, nil
 	})
 	return r.res, nil
 }
@@ -610,6 +623,27 @@ func (r *releaseRun) collectBundle(ctx context.Context, cause error) {
 	}); err != nil {
 		r.log.Warn("could not collect the failure bundle", "err", err)
 	}
+}
+
+// protectImage puts the release tag on the digest a dev release ran, so
+// that the lifecycle policy keeps it for rollbacks and replication brings
+// it to prod tagged. A failure is a warning: the release itself is live
+// and verified.
+func (r *releaseRun) protectImage(ctx context.Context) string {
+	env, _ := r.outputs[OutputEnvironment].(string)
+	if env != infra.EnvDev || r.d.Tagger == nil || r.res.Digest == "" {
+		return ""
+	}
+	repo, err := r.outputs.String(ServiceOutput(r.req.Service, SuffixRepositoryURL))
+	if err == nil {
+		err = r.d.Tagger.TagRelease(ctx, repo, r.res.Digest)
+	}
+	if err != nil {
+		r.res.Warnings = append(r.res.Warnings, "the released image is not protected from the lifecycle policy: "+oneLine(err))
+		return ""
+	}
+	tag, _ := infra.ReleaseTag(r.res.Digest)
+	return "image tagged " + tag
 }
 
 // oneLine flattens an error message to one line.

@@ -94,6 +94,8 @@ func stepNames(r *Result) []string {
 
 func TestReleaseOfTheAPIMigratesRollsOutVerifiesAndSmokes(t *testing.T) {
 	f := newFixture(t, "dev")
+	tagger := &fakeTagger{}
+	f.driver.Tagger = tagger
 	res, err := f.driver.Release(context.Background(), apiRequest())
 	if err != nil {
 		t.Fatalf("Release: %v (%s)", err, res.OneLine())
@@ -104,6 +106,9 @@ func TestReleaseOfTheAPIMigratesRollsOutVerifiesAndSmokes(t *testing.T) {
 		t.Errorf("steps (-want +got):\n%s", diff)
 	}
 	built := digestOf("api", "1.5.0", sha("c"))
+	if diff := cmp.Diff([]string{repoBase + "dev-api@" + built}, tagger.tagged); diff != "" {
+		t.Errorf("images tagged against the lifecycle policy (-want +got):\n%s", diff)
+	}
 	live := f.engine.live()
 	if diff := cmp.Diff(infra.Release{Version: "1.5.0", GitSha: sha("c"), Ref: "main", ImageDigest: built}, live["api"]); diff != "" {
 		t.Errorf("live api release (-want +got):\n%s", diff)
@@ -332,7 +337,7 @@ func TestReleaseFaults(t *testing.T) {
 				r.ImageDigest = digestOf("not", "replicated")
 				return r
 			},
-			wantLine:    "release api 1.5.0 failed at preflight: image " + digestOf("not", "replicated") + " is not in " + testAccount + ".dkr.ecr.eu-west-1.amazonaws.com/experts-prod-api: ECR replication is asynchronous",
+			wantLine:    "release api 1.5.0 failed at preflight: image " + digestOf("not", "replicated") + " cannot be deployed from " + testAccount + ".dkr.ecr.eu-west-1.amazonaws.com/experts-prod-api (ECR replication is asynchronous",
 			wantOutcome: OutcomeFailed, wantIs: ErrPreflight,
 			wantLedger: []string{"1 infra succeeded"},
 			wantLive:   "1.4.2",
@@ -431,7 +436,7 @@ func TestReleasePromotesTheDigestDevVerified(t *testing.T) {
 	}{
 		{"deploys dev's digest when it is in prod's registry", sha("c"), true, ""},
 		{"refuses another commit than dev runs", sha("e"), true, "stack dev runs api 1.5.0 at cccccccccccc, not eeeeeeeeeeee"},
-		{"refuses a digest that has not replicated yet", sha("c"), false, "is not in " + testAccount + ".dkr.ecr.eu-west-1.amazonaws.com/experts-prod-api"},
+		{"refuses a digest that has not replicated yet", sha("c"), false, "cannot be deployed from " + testAccount + ".dkr.ecr.eu-west-1.amazonaws.com/experts-prod-api"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
