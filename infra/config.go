@@ -353,16 +353,17 @@ func LoadConfig(ctx *pulumi.Context) (*Config, error) {
 			values[key] = v
 		}
 	}
+	// The stack's own outputs are read on every update, also when the
+	// driver hands the release, so that every update declares the same
+	// resources (the reference and its provider).
+	text, err := readLiveRelease(ctx)
+	if err != nil {
+		return nil, err
+	}
 	live := false
-	if _, ok := values[KeyRelease]; !ok {
+	if _, ok := values[KeyRelease]; !ok && text != "" {
 		// Not a release: keep what runs now.
-		text, err := readLiveRelease(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if text != "" {
-			values[KeyRelease], live = text, true
-		}
+		values[KeyRelease], live = text, true
 	}
 	cfg, err := DecodeConfig(ctx.Stack(), values)
 	if err != nil {

@@ -53,7 +53,11 @@ func allowedChange(s Step, service string) bool {
 	name := s.Name()
 	prefix := "runtime-" + service
 	switch {
-	case s.Type == "pulumi:pulumi:Stack", s.Type == "pulumi:pulumi:StackReference", s.Type == "pulumi:providers:docker":
+	case s.Type == "pulumi:pulumi:Stack", s.Type == "pulumi:pulumi:StackReference", strings.HasPrefix(s.Type, "pulumi:providers:"):
+		return true
+	case s.Op == "delete" && (s.Type == "experts:infra:Image" || strings.HasPrefix(s.Type, "docker:")):
+		// Another service's build resources go once its release is
+		// pinned by digest (after a dev build): no image changes.
 		return true
 	case s.Type == "aws:ecs/taskDefinition:TaskDefinition":
 		return name == prefix+"-taskdef" || name == prefix+"-migrate-taskdef"
