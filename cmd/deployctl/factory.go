@@ -39,6 +39,13 @@ type factory struct {
 	// SiteClients builds the S3 and CloudFront clients of a frontend publish.
 	SiteClients func(ctx context.Context, opts publish.ClientOptions) (*publish.Clients, error)
 
+	// NewDriver builds the release driver of a stack (release, rollback).
+	NewDriver func(ctx context.Context, s driverSpec) (*stacks.Driver, error)
+	// NewEngine is the Pulumi engine of a stack (up, history, status).
+	NewEngine func(dir, stack string) stacks.Engine
+	// ServiceClient builds the ECS client status asks.
+	ServiceClient func(ctx context.Context, region string) (stacks.ServicesAPI, error)
+
 	// Version is what deployctl version prints.
 	Version versionInfo
 }
@@ -62,6 +69,9 @@ func newFactory(stdout, stderr io.Writer, getenv func(string) string, v versionI
 		CallerIdentity: loadCallerIdentity,
 		DeployClients:  loadDeployClients,
 		SiteClients:    publish.LoadClients,
+		NewDriver:      newDriver,
+		NewEngine:      newEngine,
+		ServiceClient:  loadServiceClient,
 		Version:        v,
 	}
 }

@@ -71,6 +71,18 @@ func newTestCLI(t *testing.T) *testCLI {
 			t.Error("SiteClients called")
 			return nil, errUnexpected
 		},
+		NewDriver: func(context.Context, driverSpec) (*stacks.Driver, error) {
+			t.Error("NewDriver called")
+			return nil, errUnexpected
+		},
+		NewEngine: func(string, string) stacks.Engine {
+			t.Error("NewEngine called")
+			return nil
+		},
+		ServiceClient: func(context.Context, string) (stacks.ServicesAPI, error) {
+			t.Error("ServiceClient called")
+			return nil, errUnexpected
+		},
 		Version: versionInfo{Version: "1.4.2", Commit: "3f2c9e1b7d0a", GoVersion: "go1.26.6"},
 	}
 	return c

@@ -22,12 +22,13 @@ type previewOptions struct {
 	JSON            bool
 	Dir             string
 	ExpectNoChanges bool
+	Refresh         bool
 }
 
 func newCmdPreview(f *factory, runF func(context.Context, *previewOptions) error) *cobra.Command {
 	opts := &previewOptions{Stdout: f.Stdout, Stderr: f.Stderr, PreviewLive: f.PreviewLive}
 	cmd := &cobra.Command{
-		Use:   "preview --stack NAME [--offline] [--json] [--dir DIR] [--expect-no-changes]",
+		Use:   "preview --stack NAME [--offline] [--json] [--dir DIR] [--expect-no-changes] [--refresh]",
 		Short: "show what a stack would deploy, with policy verdicts (--offline needs no AWS)",
 		Long: `Offline (--offline): runs the program in-process with the configuration of
 Pulumi.NAME.yaml under deterministic AWS mocks (no credentials, no provider
@@ -60,6 +61,7 @@ credentials.
 	fl.BoolVar(&opts.JSON, "json", false, "offline: print the plan as one JSON document on stdout")
 	fl.StringVar(&opts.Dir, "dir", ".", "Pulumi project directory: holds Pulumi.yaml and the stack files")
 	fl.BoolVar(&opts.ExpectNoChanges, "expect-no-changes", false, "live: fail when the preview plans any change (drift detection)")
+	fl.BoolVar(&opts.Refresh, "refresh", false, "live: read the actual state of every resource first, so that changes made outside Pulumi show as drift")
 	return cmd
 }
 
@@ -69,6 +71,9 @@ func (o *previewOptions) validate() error {
 	}
 	if err := checkStackName("--stack", o.Stack); err != nil {
 		return err
+	}
+	if o.Offline && o.Refresh {
+		return usageErrorf("--refresh reads the deployed resources: run it without --offline")
 	}
 	if o.Offline && o.ExpectNoChanges {
 		return usageErrorf("--expect-no-changes compares with the deployed stack: run it without --offline")
@@ -82,7 +87,7 @@ func (o *previewOptions) validate() error {
 func (o *previewOptions) run(ctx context.Context) error {
 	if !o.Offline {
 		changes, err := o.PreviewLive(ctx, o.Dir, o.Stack, stacks.LivePreviewOptions{
-			Progress: o.Stderr, ExpectNoChanges: o.ExpectNoChanges,
+			Progress: o.Stderr, ExpectNoChanges: o.ExpectNoChanges, Refresh: o.Refresh,
 		})
 		if err != nil {
 			return automationError(err, o.Stack, o.Dir)

@@ -90,6 +90,11 @@ machines), diagnostics and progress to stderr.
 		newCmdSmoke(f, nil),
 		newCmdMigrate(f, nil),
 		newCmdPublishFrontend(f, nil),
+		newCmdRelease(f, nil),
+		newCmdRollback(f, nil),
+		newCmdUp(f, nil),
+		newCmdHistory(f, nil),
+		newCmdStatus(f, nil),
 		newCmdCompletion(f, nil),
 		newCmdVersion(f, nil),
 	)

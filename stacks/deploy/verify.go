@@ -282,9 +282,15 @@ func (v *verification) failFast(ctx context.Context, d *ecstypes.Deployment) err
 	if d.DesiredCount == 0 {
 		return nil
 	}
+	// The window starts when the deployment began, but never before the
+	// update that made it (spec.Since, by this machine's clock): a service
+	// clock that disagrees must not end the window at once.
 	since := v.start
 	if d.CreatedAt != nil {
 		since = *d.CreatedAt
+	}
+	if since.Before(v.spec.Since) {
+		since = v.spec.Since
 	}
 	if err := v.scanStopped(ctx, since); err != nil {
 		return err
