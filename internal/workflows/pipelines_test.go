@@ -10,11 +10,15 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"gopkg.in/yaml.v3"
 
 	"github.com/experts/platform/infra"
+	"github.com/experts/platform/smoke"
+	"github.com/experts/platform/stacks"
+	"github.com/experts/platform/stacks/deploy"
 )
 
 // repoRoot is the repository's top directory, relative to this package.
@@ -119,7 +123,7 @@ func pipelineSpecs() []pipelineSpec {
 				"Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.prod.yaml", ".github/workflows/frontend.yml"}}},
 			frontendDir: "app/frontend",
 			jobs: []jobSpec{
-				{id: "test", commands: []string{"npm ci", "npm run build"}},
+				{id: "test", commands: []string{"npm ci", "npm test", "npm run build"}},
 				{id: "release-dev", needs: []string{"test"}, environment: "dev-frontend", group: "deploy-dev-frontend",
 					assumes: true, stack: "dev", commands: []string{DeployctlBuild, "whoami --expect-account", publish, smoke}},
 				{id: "release-prod", needs: []string{"test", "release-dev"}, environment: "prod-frontend", group: "deploy-prod-frontend",
@@ -148,7 +152,7 @@ func pipelineSpecs() []pipelineSpec {
 					commands: []string{DeployctlBuild, "whoami --expect-account", `"$RUNNER_TEMP/deployctl" up --stack "$STACK"`}},
 				{id: "up-prod", needs: []string{"up-dev"}, environment: "prod-infra", group: "deploy-prod-infra", assumes: true, stack: "prod",
 					commands: []string{DeployctlBuild, "whoami --expect-account", `"$RUNNER_TEMP/deployctl" up --stack "$STACK"`}},
-				{id: "drift", environment: "${{ matrix.stack }}-drift", group: "deploy-${{ matrix.stack }}-infra", assumes: true,
+				{id: "drift", environment: "${{ matrix.stack }}-infra", group: "deploy-${{ matrix.stack }}-infra", assumes: true,
 					ifWant:   "github.event_name == 'schedule'",
 					commands: []string{DeployctlBuild, "whoami --expect-account", `preview --stack "$STACK" --refresh --expect-no-changes`, "::error title=drift in $STACK::"}},
 			},
@@ -184,7 +188,7 @@ func TestPipelinesHaveTheirStructure(t *testing.T) {
 }
 
 // checkPipeline compares w with spec and returns what differs.
-func checkPipeline(w *Workflow, spec pipelineSpec, stacks map[string]stackConfig) []string {
+func checkPipeline(w *Workflow, spec pipelineSpec, configs map[string]stackConfig) []string {
 	var out []string
 	add := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
 	if diff := cmp.Diff(spec.on, w.On); diff != "" {
@@ -199,7 +203,7 @@ func checkPipeline(w *Workflow, spec pipelineSpec, stacks map[string]stackConfig
 	}
 	if push, ok := w.On["push"]; ok && push.Paths != nil {
 		if spec.service != "" {
-			for stack, cfg := range stacks {
+			for stack, cfg := range configs {
 				ctx := cfg.BuildContext(spec.service)
 				if ctx == "" {
 					add("Pulumi.%s.yaml has no build context for %s", stack, spec.service)
@@ -229,6 +233,9 @@ func checkPipeline(w *Workflow, spec pipelineSpec, stacks map[string]stackConfig
 		if j.Environment != js.environment {
 			add("job %s environment %q, want %q", js.id, j.Environment, js.environment)
 		}
+		if js.stack != "" && js.environment != "" && !gatedEnvironment(js.stack, js.environment) {
+			add("job %s environment %q is not one whose jobs the %s roles trust (infra.GitHubEnvironment of %v)", js.id, js.environment, js.stack, infra.GatedPipelines)
+		}
 		group := ""
 		if j.Concurrency != nil && j.Environment != "" {
 			group = j.Concurrency.Group
@@ -244,7 +251,7 @@ func checkPipeline(w *Workflow, spec pipelineSpec, stacks map[string]stackConfig
 		}
 		for _, s := range j.StepsUsing(ActionAWSCredentials) {
 			if v := s.With["role-duration-seconds"]; v != "" && js.stack != "" {
-				if want := stacks[js.stack].MaxSessionSeconds(); v != strconv.Itoa(want) {
+				if want := configs[js.stack].MaxSessionSeconds(); v != strconv.Itoa(want) {
 					add("job %s role-duration-seconds %s, want Pulumi.%s.yaml's experts:identity.maxSessionSeconds %d", js.id, v, js.stack, want)
 				}
 			}
@@ -273,7 +280,7 @@ func checkPipeline(w *Workflow, spec pipelineSpec, stacks map[string]stackConfig
 
 func TestPipelineCheckFailsOnBrokenStructure(t *testing.T) {
 	ws := loadRepoWorkflows(t)
-	stacks := readStackConfigs(t)
+	configs := readStackConfigs(t)
 	spec := servicePipeline("api", "api-v")
 	src, err := os.ReadFile(filepath.Join(repoRoot, ".github", "workflows", "backend.yml"))
 	if err != nil {
@@ -305,14 +312,14 @@ func TestPipelineCheckFailsOnBrokenStructure(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			problems := checkPipeline(w, spec, stacks)
+			problems := checkPipeline(w, spec, configs)
 			joined := strings.Join(problems, "\n")
 			if !strings.Contains(joined, tt.want) {
 				t.Errorf("problems do not mention %q:\n%s", tt.want, joined)
 			}
 		})
 	}
-	if problems := checkPipeline(ws["backend.yml"], spec, stacks); len(problems) > 0 {
+	if problems := checkPipeline(ws["backend.yml"], spec, configs); len(problems) > 0 {
 		t.Errorf("unchanged backend.yml: %v", problems)
 	}
 }
@@ -447,6 +454,18 @@ func TestFilterPatterns(t *testing.T) {
 	}
 }
 
+// gatedEnvironment reports whether env is the GitHub environment of one of
+// the stack's gated pipelines, the only subjects its deploy and infra roles
+// trust.
+func gatedEnvironment(stack, env string) bool {
+	for _, p := range infra.GatedPipelines {
+		if infra.GitHubEnvironment(stack, p) == env {
+			return true
+		}
+	}
+	return false
+}
+
 // filterRegexp turns a GitHub path filter into a regular expression: "**"
 // matches any characters, "*" any but "/". Other special characters are
 // refused rather than matched wrongly.
@@ -521,4 +540,39 @@ func readStackConfigs(t *testing.T) map[string]stackConfig {
 		out[stack] = c
 	}
 	return out
+}
+
+// TestDeployTimeoutsOutlastTheReleaseDeadlines: a job killed by GitHub's
+// timeout cannot roll back or keep its artifacts, so each release job's
+// timeout is above the sum of the deadlines the release itself enforces
+// (migration, verification, a rollback with its own smoke gate, the smoke
+// gate), and within the role's session.
+func TestDeployTimeoutsOutlastTheReleaseDeadlines(t *testing.T) {
+	ws := loadRepoWorkflows(t)
+	smokes := 2 * smoke.DefaultDeadline // the release's gate and the rollback's
+	deadlines := map[string]time.Duration{
+		"backend.yml": deploy.DefaultMigrationTimeout + deploy.DefaultVerifyTimeout + stacks.DefaultRollbackTimeout + smokes,
+		"mcp.yml":     deploy.DefaultVerifyTimeout + stacks.DefaultRollbackTimeout + smokes,
+	}
+	for _, file := range sortedKeys(deadlines) {
+		for _, id := range []string{"release-dev", "release-prod"} {
+			j := ws[file].Jobs[id]
+			if j == nil {
+				t.Fatalf("%s has no job %s", file, id)
+			}
+			timeout := time.Duration(j.TimeoutMinutes) * time.Minute
+			if timeout <= deadlines[file] {
+				t.Errorf("%s job %s: timeout-minutes %d is not above the release's own deadlines (%s)", file, id, j.TimeoutMinutes, deadlines[file])
+			}
+		}
+	}
+}
+
+func TestGatedEnvironment(t *testing.T) {
+	for env, want := range map[string]bool{"dev-api": true, "prod-infra": true, "prod-frontend": true, "dev": false, "dev-drift": false, "prod-api-2": false} {
+		stack, _, _ := strings.Cut(env, "-")
+		if got := gatedEnvironment(stack, env); got != want {
+			t.Errorf("gatedEnvironment(%s, %s) = %v, want %v", stack, env, got, want)
+		}
+	}
 }
