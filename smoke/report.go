@@ -9,6 +9,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/experts/platform/internal/cliout"
 )
 
 // jsonReport is the JSON form of a Report (--json), stable for machines.
@@ -58,11 +60,10 @@ func (r *Report) MarshalJSON() ([]byte, error) {
 	return data, nil
 }
 
-// WriteJSON writes the report as indented JSON.
+// WriteJSON writes the report as indented JSON (deployctl's one --json
+// encoding).
 func (r *Report) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(r); err != nil {
+	if err := cliout.WriteJSON(w, r); err != nil {
 		return fmt.Errorf("write smoke report: %w", err)
 	}
 	return nil

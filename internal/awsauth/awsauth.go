@@ -22,14 +22,19 @@ var (
 // CredentialsError reports that AWS refused a call because of the
 // credentials, and says what to check.
 type CredentialsError struct {
-	Op      string // what was being done, such as "describe tasks"
-	Code    string // the AWS error code, such as ExpiredToken
-	Expired bool   // the session ended; otherwise AWS rejected the credentials
-	Err     error  // the SDK's error
+	Op   string // what was being done, such as "describe tasks"
+	Code string // the AWS error code, such as ExpiredToken
+	Err  error  // the SDK's error
+}
+
+// Expired tells whether the session ended (ExpiredToken); otherwise AWS
+// rejected the credentials.
+func (e *CredentialsError) Expired() bool {
+	return e.Code == "ExpiredToken" || e.Code == "ExpiredTokenException"
 }
 
 func (e *CredentialsError) Error() string {
-	if e.Expired {
+	if e.Expired() {
 		return fmt.Sprintf("%s: AWS credentials expired (%s): the role session ended before the command did; "+
 			"check the role's session duration (role-duration-seconds of configure-aws-credentials, "+
 			"at most the role's MaxSessionDuration) against the command's deadline", e.Op, e.Code)
@@ -41,7 +46,7 @@ func (e *CredentialsError) Error() string {
 // Unwrap lets errors.Is match ErrCredentialsExpired or
 // ErrCredentialsRejected, and errors.As the SDK's error.
 func (e *CredentialsError) Unwrap() []error {
-	if e.Expired {
+	if e.Expired() {
 		return []error{ErrCredentialsExpired, e.Err}
 	}
 	return []error{ErrCredentialsRejected, e.Err}
@@ -56,9 +61,8 @@ func Classify(op string, err error) *CredentialsError {
 		return nil
 	}
 	switch code := apiErr.ErrorCode(); code {
-	case "ExpiredToken", "ExpiredTokenException":
-		return &CredentialsError{Op: op, Code: code, Expired: true, Err: err}
-	case "InvalidClientTokenId", "UnrecognizedClientException", "SignatureDoesNotMatch", "InvalidToken":
+	case "ExpiredToken", "ExpiredTokenException",
+		"InvalidClientTokenId", "UnrecognizedClientException", "SignatureDoesNotMatch", "InvalidToken":
 		return &CredentialsError{Op: op, Code: code, Err: err}
 	}
 	return nil

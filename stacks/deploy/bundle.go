@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+
+	"github.com/experts/platform/internal/cliout"
 )
 
 // Defaults of a BundleSpec.
@@ -336,7 +338,7 @@ func (o *Operator) writeBundle(b *Bundle) error {
 		}
 	}
 	if path := o.StepSummary; path != "" {
-		if err := AppendStepSummary(path, md); err != nil {
+		if err := cliout.AppendStepSummary(path, md); err != nil {
 			return err
 		}
 	}

@@ -218,23 +218,3 @@ func (o *Operator) writeArtifact(name string, data []byte) (string, error) {
 	}
 	return path, nil
 }
-
-// AppendStepSummary appends markdown to the file at path (the runner's
-// $GITHUB_STEP_SUMMARY). An empty path appends nothing.
-func AppendStepSummary(path, markdown string) error {
-	if path == "" {
-		return nil
-	}
-	f, err := os.OpenFile(filepath.Clean(path), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
-	if err != nil {
-		return fmt.Errorf("open job summary: %w", err)
-	}
-	if _, err := io.WriteString(f, markdown+"\n"); err != nil {
-		_ = f.Close()
-		return fmt.Errorf("append to job summary: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("append to job summary: %w", err)
-	}
-	return nil
-}
