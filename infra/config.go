@@ -184,24 +184,34 @@ const (
 
 // ServiceConfig sizes and tunes one ECS service.
 type ServiceConfig struct {
-	CPU                           int               `json:"cpu"`
-	Memory                        int               `json:"memory"`
-	DesiredCount                  int               `json:"desiredCount"`
-	MinHealthyPercent             int               `json:"minHealthyPercent"`
-	MaxPercent                    int               `json:"maxPercent"`
-	HealthCheckGracePeriodSeconds int               `json:"healthCheckGracePeriodSeconds"`
-	DeregistrationDelaySeconds    *int              `json:"deregistrationDelaySeconds,omitempty"`
-	ContainerPort                 int               `json:"containerPort"`
-	HealthCheckPath               string            `json:"healthCheckPath"`
-	StopTimeoutSeconds            int               `json:"stopTimeoutSeconds"`
-	EnableExecuteCommand          bool              `json:"enableExecuteCommand,omitempty"`
-	BuildContext                  string            `json:"buildContext,omitempty"`
-	Dockerfile                    string            `json:"dockerfile,omitempty"`
-	Environment                   map[string]string `json:"environment,omitempty"`
+	CPU                           int    `json:"cpu"`
+	Memory                        int    `json:"memory"`
+	DesiredCount                  int    `json:"desiredCount"`
+	MinHealthyPercent             int    `json:"minHealthyPercent"`
+	MaxPercent                    int    `json:"maxPercent"`
+	HealthCheckGracePeriodSeconds int    `json:"healthCheckGracePeriodSeconds"`
+	DeregistrationDelaySeconds    *int   `json:"deregistrationDelaySeconds,omitempty"`
+	ContainerPort                 int    `json:"containerPort"`
+	HealthCheckPath               string `json:"healthCheckPath"`
+	// HealthCheckCommand is the container health check: unset for the
+	// default (an HTTP GET of healthCheckPath with curl, wget or python3,
+	// so the image needs a shell and one of them), ["NONE"] for none (the
+	// load balancer's check alone decides), or an ECS command starting
+	// with CMD or CMD-SHELL.
+	HealthCheckCommand   []string          `json:"healthCheckCommand,omitempty"`
+	StopTimeoutSeconds   int               `json:"stopTimeoutSeconds"`
+	EnableExecuteCommand bool              `json:"enableExecuteCommand,omitempty"`
+	BuildContext         string            `json:"buildContext,omitempty"`
+	Dockerfile           string            `json:"dockerfile,omitempty"`
+	Environment          map[string]string `json:"environment,omitempty"`
 	// Secrets maps an environment variable to the ARN of the Secrets
 	// Manager secret or SSM parameter that ECS injects into it.
 	Secrets map[string]string `json:"secrets,omitempty"`
 }
+
+// HealthCheckNone, as the whole healthCheckCommand, turns the container
+// health check off.
+const HealthCheckNone = "NONE"
 
 // DefaultDeregistrationDelaySeconds replaces the target group default of
 // 300 s, which would dominate every rolling update.
@@ -778,6 +788,11 @@ func validateServices(d *decoder, c *Config) {
 		}
 		if s.ContainerPort < 1 || s.ContainerPort > 65535 {
 			d.fail(key+".containerPort", strconv.Itoa(s.ContainerPort), "not a TCP port", "set the port the container listens on")
+		}
+		if c := s.HealthCheckCommand; len(c) > 0 && !(len(c) == 1 && c[0] == HealthCheckNone) &&
+			(len(c) < 2 || (c[0] != "CMD" && c[0] != "CMD-SHELL")) {
+			d.fail(key+".healthCheckCommand", strings.Join(c, " "), "is neither [\"NONE\"] nor an ECS command [\"CMD\", ...] or [\"CMD-SHELL\", \"...\"]",
+				"remove it for the default check, or set it like [\"CMD\", \"/app/healthcheck\"]")
 		}
 		if !strings.HasPrefix(s.HealthCheckPath, "/") {
 			d.fail(key+".healthCheckPath", s.HealthCheckPath, "must be an absolute path", "set /healthz")

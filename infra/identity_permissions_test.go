@@ -170,3 +170,17 @@ func TestDeployRolesCanReadTargetHealth(t *testing.T) {
 		}
 	}
 }
+
+// TestDeployRolesCanListTheirServicesTasks: verification and the failure
+// bundle call ListTasks(cluster, serviceName), which ECS authorizes on "*"
+// (no container instance named), with the cluster as condition.
+func TestDeployRolesCanListTheirServicesTasks(t *testing.T) {
+	for _, stack := range []string{"dev", "prod"} {
+		for _, svc := range Services {
+			docs := rolePolicies(t, stack, nil, "experts-"+stack+"-"+svc+"-deploy")
+			if !policiesAllow(docs, "ecs:ListTasks", "*") {
+				t.Errorf("%s %s deploy role cannot call ecs:ListTasks on \"*\": every release's verification would fail", stack, svc)
+			}
+		}
+	}
+}

@@ -339,12 +339,14 @@ func (c containerSpec) containerDefinition(image, logGroup string) ecsContainerD
 	if c.ServePort {
 		port := c.Service.ContainerPort
 		d.PortMappings = []ecsPortMapping{{ContainerPort: port, HostPort: port, Protocol: "tcp"}}
-		d.HealthCheck = &ecsHealthCheck{
-			Command:     []string{"CMD-SHELL", healthCheckCommand(port, c.Service.HealthCheckPath)},
-			Interval:    containerCheckIntervalSeconds,
-			Timeout:     containerCheckTimeoutSeconds,
-			Retries:     containerCheckRetries,
-			StartPeriod: min(c.Service.HealthCheckGracePeriodSeconds, maxContainerStartPeriod),
+		if command := containerHealthCheck(c.Service); command != nil {
+			d.HealthCheck = &ecsHealthCheck{
+				Command:     command,
+				Interval:    containerCheckIntervalSeconds,
+				Timeout:     containerCheckTimeoutSeconds,
+				Retries:     containerCheckRetries,
+				StartPeriod: min(c.Service.HealthCheckGracePeriodSeconds, maxContainerStartPeriod),
+			}
 		}
 		// A service must not stall on a slow log backend; a migration's
 		// log lines are its record, so it keeps the blocking default.
@@ -352,6 +354,18 @@ func (c containerSpec) containerDefinition(image, logGroup string) ecsContainerD
 		logOptions["max-buffer-size"] = "25m"
 	}
 	return d
+}
+
+// containerHealthCheck is the service's container health check command,
+// nil when it is turned off (HealthCheckNone).
+func containerHealthCheck(sc ServiceConfig) []string {
+	switch c := sc.HealthCheckCommand; {
+	case len(c) == 1 && c[0] == HealthCheckNone:
+		return nil
+	case len(c) > 0:
+		return c
+	}
+	return []string{"CMD-SHELL", healthCheckCommand(sc.ContainerPort, sc.HealthCheckPath)}
 }
 
 // healthCheckCommand asks the container's own health path, with whichever

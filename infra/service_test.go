@@ -453,3 +453,48 @@ func (m inputsMap) Object(key string) inputsMap {
 	o, _ := m[key].(map[string]any)
 	return o
 }
+
+func TestServiceHealthCheckCommandIsConfigurable(t *testing.T) {
+	tests := []struct {
+		name    string
+		command any // the services.mcp.healthCheckCommand value; nil leaves it unset
+		want    []string
+	}{
+		{"unset runs the default HTTP check", nil, nil},
+		{"NONE turns the container check off", []any{"NONE"}, []string{}},
+		{"a command runs as given", []any{"CMD", "/app/healthcheck"}, []string{"CMD", "/app/healthcheck"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rr := runRuntime(t, "dev", func(v map[string]string) {
+				if tt.command != nil {
+					setJSON(t, v, KeyServices, "mcp.healthCheckCommand", tt.command)
+				}
+			})
+			c := rr.containers(t, "runtime-mcp-taskdef")[0]
+			switch {
+			case tt.want == nil:
+				if c.HealthCheck == nil || c.HealthCheck.Command[0] != "CMD-SHELL" || !strings.Contains(c.HealthCheck.Command[1], "curl") {
+					t.Errorf("health check %+v, want the default CMD-SHELL check", c.HealthCheck)
+				}
+			case len(tt.want) == 0:
+				if c.HealthCheck != nil {
+					t.Errorf("health check %+v, want none", c.HealthCheck)
+				}
+			default:
+				if c.HealthCheck == nil || !slices.Equal(c.HealthCheck.Command, tt.want) {
+					t.Errorf("health check %+v, want %v", c.HealthCheck, tt.want)
+				}
+			}
+		})
+	}
+}
+
+func TestServiceHealthCheckCommandIsValidated(t *testing.T) {
+	_, err := tryRunStack(t, "dev", func(v map[string]string) {
+		setJSON(t, v, KeyServices, "mcp.healthCheckCommand", []any{"curl", "-f", "http://localhost/"})
+	}, nil)
+	if err == nil || !strings.Contains(err.Error(), "services.mcp.healthCheckCommand") {
+		t.Errorf("error = %v, want one naming services.mcp.healthCheckCommand", err)
+	}
+}
