@@ -259,7 +259,7 @@ func TestConfigKeyCheck(t *testing.T) {
 		{
 			name: "refuses a field the type does not have",
 			text: "`experts:services.api.drainSeconds`",
-			want: []string{"ServiceConfig has no field drainSeconds (fields: buildContext, containerPort, cpu, deregistrationDelaySeconds, desiredCount, dockerfile, enableExecuteCommand, environment, healthCheckGracePeriodSeconds, healthCheckPath, maxPercent, memory, minHealthyPercent, secrets, stopTimeoutSeconds)"},
+			want: []string{"ServiceConfig has no field drainSeconds (fields: buildContext, containerPort, cpu, deregistrationDelaySeconds, desiredCount, dockerfile, enableExecuteCommand, environment, healthCheckCommand, healthCheckGracePeriodSeconds, healthCheckPath, maxPercent, memory, minHealthyPercent, secrets, stopTimeoutSeconds)"},
 		},
 		{
 			name: "refuses a service that does not exist",
