@@ -85,7 +85,7 @@ ms() {
 publish() {
 	local bucket=$1
 	shift
-	"$work/deployctl" publish-frontend --dir "$work/dist" --bucket "$bucket" --distribution-id "$BENCH_DISTRIBUTION_ID" "$@"
+	"$work/deployctl" publish-frontend --dist "$work/dist" --bucket "$bucket" --distribution-id "$BENCH_DISTRIBUTION_ID" "$@"
 }
 
 sync() {
