@@ -383,7 +383,7 @@ func TestPublishFrontendUsesTheSDKDefaultConfiguration(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d, stderr:\n%s", code, c.Stderr())
 	}
-	if keys, err := f.s3.Keys(publishTestBucket); err != nil || len(keys) != 4 {
-		t.Errorf("bucket holds %v (%v), want the 3 files and the release manifest", keys, err)
+	if keys, err := f.s3.Keys(publishTestBucket); err != nil || len(keys) != 5 {
+		t.Errorf("bucket holds %v (%v), want the 3 files, the release manifest and the live pointer", keys, err)
 	}
 }
