@@ -32,6 +32,8 @@ var required = map[string][]string{
 	"aws:s3/bucketPolicy:BucketPolicy":                          {"bucket", "policy"},
 	"aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock":    {"bucket"},
 	"aws:s3/bucketOwnershipControls:BucketOwnershipControls":    {"bucket", "rule"},
+	"aws:s3/bucketLoggingV2:BucketLoggingV2":                    {"bucket", "targetBucket", "targetPrefix"},
+	"aws:s3/bucketObjectv2:BucketObjectv2":                      {"bucket", "key"},
 	"aws:cloudfront/function:Function":                          {"runtime", "code"},
 	"aws:cloudfront/distribution:Distribution":                  {"enabled", "origins", "defaultCacheBehavior", "restrictions", "viewerCertificate"},
 	"aws:cloudfront/originAccessControl:OriginAccessControl":    {"originAccessControlOriginType", "signingBehavior", "signingProtocol"},

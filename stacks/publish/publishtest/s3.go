@@ -388,3 +388,39 @@ func (w *statusWriter) WriteHeader(code int) {
 	w.status = code
 	w.ResponseWriter.WriteHeader(code)
 }
+
+// Site serves bucket's objects over HTTP as CloudFront in front of the
+// site bucket would, for tests of what visitors get: GET and HEAD of a key
+// answer its body with the Content-Type and Cache-Control it was written
+// with, "/" (and any path ending in "/") its index.html, a missing key 404.
+// It routes no app paths: the site's CloudFront function does that.
+func (s *S3) Site(bucket string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.WriteHeader(http.StatusMethodNotAllowed)
+			return
+		}
+		key := strings.TrimPrefix(r.URL.Path, "/")
+		if key == "" || strings.HasSuffix(key, "/") {
+			key += "index.html"
+		}
+		objs, err := s.Objects(bucket)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		obj, ok := objs[key]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", obj.ContentType)
+		if obj.CacheControl != "" {
+			w.Header().Set("Cache-Control", obj.CacheControl)
+		}
+		w.Header().Set("Content-Length", fmt.Sprint(len(obj.Body)))
+		if r.Method == http.MethodGet {
+			_, _ = w.Write(obj.Body)
+		}
+	})
+}

@@ -1,0 +1,1 @@
+window.env = { apiUrl: "https://api.example.com" };
