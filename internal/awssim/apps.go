@@ -1,6 +1,7 @@
 package awssim
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net"
@@ -19,7 +20,7 @@ func (a *app) close() { _ = a.srv.Close() }
 
 // startApp serves the service's HTTP on loopback; callers hold s.mu.
 func (s *Simulator) startApp(svc *service) error {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		return &apiError{Code: "ServerException", Message: "listen for service " + svc.name + ": " + err.Error(), Status: http.StatusInternalServerError}
 	}

@@ -142,7 +142,7 @@ func (s *Simulator) ecs(op, account string, in obj) (any, error) {
 		}
 		svc.status = "INACTIVE"
 		for _, d := range svc.deployments {
-			s.stopDeploymentTasks(svc, d, "Service deleted")
+			s.stopDeploymentTasks(d, "Service deleted")
 		}
 		if a := s.apps[svc.arn]; a != nil {
 			delete(s.apps, svc.arn)
@@ -532,10 +532,10 @@ func (s *Simulator) advanceService(svc *service) {
 		s.event(svc, fmt.Sprintf("(service %s) rolling back to deployment %s.", svc.name, back.id))
 		return
 	}
-	switch {
-	case d.ticks == 1:
+	switch d.ticks {
+	case 1:
 		d.pending = d.desired
-	case d.ticks == 2:
+	case 2:
 		d.pending, d.running = 0, d.desired
 		for range d.desired {
 			t := s.newTask(svc.account, svc.clusterArn, d.taskDef, "service:"+svc.name, d.id, false)
@@ -551,7 +551,7 @@ func (s *Simulator) advanceService(svc *service) {
 				keep = append(keep, old)
 				continue
 			}
-			s.stopDeploymentTasks(svc, old, "Scaling activity initiated by (deployment "+d.id+")")
+			s.stopDeploymentTasks(old, "Scaling activity initiated by (deployment "+d.id+")")
 		}
 		svc.deployments = keep
 		s.event(svc, fmt.Sprintf("(service %s) (deployment %s) deployment completed.", svc.name, d.id))
@@ -559,7 +559,7 @@ func (s *Simulator) advanceService(svc *service) {
 	}
 }
 
-func (s *Simulator) stopDeploymentTasks(svc *service, d *deployment, reason string) {
+func (s *Simulator) stopDeploymentTasks(d *deployment, reason string) {
 	for _, t := range s.tasks {
 		if t.startedBy == d.id && t.lastStatus != "STOPPED" {
 			s.stopTask(t, "ServiceSchedulerInitiated", reason, nil)
@@ -584,8 +584,8 @@ func (s *Simulator) image(taskDef string) string {
 	if td == nil {
 		return ""
 	}
-	for _, c := range td.def.objs("containerDefinitions") {
-		return c.str("image")
+	if defs := td.def.objs("containerDefinitions"); len(defs) > 0 {
+		return defs[0].str("image")
 	}
 	return ""
 }
@@ -710,18 +710,20 @@ func (s *Simulator) writeTaskLogs(t *task) {
 	if td == nil {
 		return
 	}
-	for _, c := range td.def.objs("containerDefinitions") {
-		lc := c.obj("logConfiguration")
-		opts := lc.obj("options")
-		if lc.str("logDriver") != "awslogs" || opts == nil {
-			return
-		}
-		group, prefix := opts.str("awslogs-group"), opts.str("awslogs-stream-prefix")
-		stream := prefix + "/" + c.str("name") + "/" + t.id
-		for _, line := range t.outcome.LogLines {
-			s.putLog(group, stream, line)
-		}
+	defs := td.def.objs("containerDefinitions")
+	if len(defs) == 0 {
 		return
+	}
+	c := defs[0]
+	lc := c.obj("logConfiguration")
+	opts := lc.obj("options")
+	if lc.str("logDriver") != "awslogs" || opts == nil {
+		return
+	}
+	group, prefix := opts.str("awslogs-group"), opts.str("awslogs-stream-prefix")
+	stream := prefix + "/" + c.str("name") + "/" + t.id
+	for _, line := range t.outcome.LogLines {
+		s.putLog(group, stream, line)
 	}
 }
 

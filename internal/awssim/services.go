@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -314,7 +315,10 @@ func (s *Simulator) serveQuery(w http.ResponseWriter, _ string, account string, 
 		return
 	}
 	if err != nil {
-		ae, _ := err.(*apiError)
+		var ae *apiError
+		if !errors.As(err, &ae) {
+			ae = &apiError{Code: "InternalFailure", Message: err.Error()}
+		}
 		writeQueryError(w, http.StatusBadRequest, ae.Code, ae.Message)
 		return
 	}

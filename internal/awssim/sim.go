@@ -26,7 +26,9 @@
 package awssim
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -61,7 +63,7 @@ type Simulator struct {
 
 	mu       sync.Mutex
 	now      time.Time
-	seq      int
+	seq      uint64
 	scenario Scenario
 	throttle map[string]int // service → calls still to throttle
 
@@ -87,7 +89,7 @@ func Start(opts Options) (*Simulator, error) {
 	if opts.Addr == "" {
 		opts.Addr = "127.0.0.1:0"
 	}
-	ln, err := net.Listen("tcp", opts.Addr)
+	ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", opts.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen for the aws simulator: %w", err)
 	}
@@ -261,8 +263,8 @@ func (s *Simulator) serveJSON(w http.ResponseWriter, prefix, op, account string,
 		err = &apiError{Code: "UnknownOperationException", Message: "the aws simulator does not serve " + prefix}
 	}
 	if err != nil {
-		ae, ok := err.(*apiError)
-		if !ok {
+		var ae *apiError
+		if !errors.As(err, &ae) {
 			ae = &apiError{Code: "ServerException", Message: err.Error(), Status: http.StatusInternalServerError}
 		}
 		status := ae.Status
@@ -352,7 +354,7 @@ func (s *Simulator) tick() time.Time {
 // id returns a new identifier of n hex digits; callers hold s.mu.
 func (s *Simulator) id(n int) string {
 	s.seq++
-	v := fmt.Sprintf("%032x", uint64(s.seq)*0x9E3779B97F4A7C15)
+	v := fmt.Sprintf("%032x", s.seq*0x9E3779B97F4A7C15)
 	return v[len(v)-n:]
 }
 

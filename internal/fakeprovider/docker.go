@@ -43,7 +43,7 @@ func contextDigest(build resource.PropertyMap) (string, error) {
 	}
 	sort.Strings(files)
 	for _, f := range files {
-		data, err := os.ReadFile(f)
+		data, err := os.ReadFile(f) //nolint:gosec // a file of the build context, as docker build reads it
 		if err != nil {
 			return "", fmt.Errorf("read build context: %w", err)
 		}
@@ -55,7 +55,7 @@ func contextDigest(build resource.PropertyMap) (string, error) {
 	if dockerfile == "" {
 		dockerfile = filepath.Join(dir, "Dockerfile")
 	}
-	df, err := os.ReadFile(dockerfile)
+	df, err := os.ReadFile(dockerfile) //nolint:gosec // the build's Dockerfile, as docker build reads it
 	if err != nil {
 		return "", fmt.Errorf("read Dockerfile: %w", err)
 	}

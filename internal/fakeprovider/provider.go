@@ -146,7 +146,7 @@ func (p *Provider) Configure(ctx context.Context, req *pulumirpc.ConfigureReques
 	}
 	region := plainString(args["region"])
 	if region == "" {
-		region = req.GetVariables()["aws:config:region"]
+		region = req.GetVariables()["aws:config:region"] //nolint:staticcheck // engines before args still send variables
 	}
 	sim, err := newSimClient(region)
 	if err != nil {

@@ -125,7 +125,7 @@ func (p *Provider) delete(ctx context.Context, sim *simClient, answers mockaws.A
 			return err
 		}
 	case "aws:ecs/taskDefinition:TaskDefinition":
-		if skip := unwrap(state["skipDestroy"]); !(skip.IsBool() && skip.BoolValue()) {
+		if skip := unwrap(state["skipDestroy"]); !skip.IsBool() || !skip.BoolValue() {
 			if err := sim.ecs(ctx, "DeregisterTaskDefinition", map[string]any{"taskDefinition": plainString(state["arn"])}, nil); err != nil {
 				return err
 			}

@@ -70,7 +70,7 @@ func PulumiCLI() (string, error) {
 		}
 		cli = filepath.Join(dir, "pulumi")
 	}
-	if _, err := os.Stat(cli); err != nil {
+	if _, err := os.Stat(cli); err != nil { //nolint:gosec // the CLI the test command names
 		return "", fmt.Errorf("no Pulumi CLI at %s (%s): run `bash .ci/test`, which builds it from internal/pulumicli", cli, EnvPulumiCLI)
 	}
 	return cli, nil
@@ -121,7 +121,7 @@ func New(t testing.TB, opts Options) *Rehearsal {
 	r := &Rehearsal{Dir: filepath.Join(base, "project"), Backend: "file://" + filepath.Join(base, "state"),
 		home: filepath.Join(base, "pulumi-home")}
 	for _, d := range []string{r.Dir, filepath.Join(base, "state"), r.home, filepath.Join(base, "cli", "bin")} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
+		if err := os.MkdirAll(d, 0o750); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -159,11 +159,11 @@ func copyProject(root, dir string) error {
 		return fmt.Errorf("no Pulumi.yaml in %s", root)
 	}
 	for _, f := range files {
-		data, err := os.ReadFile(f)
+		data, err := os.ReadFile(f) //nolint:gosec // the repo's own project and stack files
 		if err != nil {
 			return err
 		}
-		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), data, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), data, 0o600); err != nil { //nolint:gosec // into the rehearsal's temp project
 			return err
 		}
 	}
@@ -188,7 +188,7 @@ func repoRoot() (string, error) {
 		return "", err
 	}
 	for {
-		data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		data, err := os.ReadFile(filepath.Join(dir, "go.mod")) //nolint:gosec // go.mod of a parent directory
 		if err == nil && bytes.HasPrefix(data, []byte("module github.com/experts/platform\n")) {
 			return dir, nil
 		}
@@ -374,7 +374,7 @@ func buildPlugins() (string, error) {
 			return
 		}
 		bin := filepath.Join(dir, "pulumi-resource-aws")
-		cmd := exec.Command("go", "build", "-o", bin, "./internal/fakeprovider/plugin")
+		cmd := exec.CommandContext(context.Background(), "go", "build", "-o", bin, "./internal/fakeprovider/plugin") //nolint:gosec // a path in a temp dir this process made
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
 			pluginsErr = fmt.Errorf("go build ./internal/fakeprovider/plugin: %w\n%s", err, out)
