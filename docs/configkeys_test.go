@@ -29,9 +29,10 @@ func markdownFiles(t *testing.T) []string {
 
 // configKeyRef matches a config key with an optional path, such as
 // `experts:services.api.memory` or `aws:region`. A match preceded by ":"
-// (an ARN such as arn:aws:acm:…) or followed by ":" and a letter (a type
-// token such as experts:infra:Service) is not a config key.
-var configKeyRef = regexp.MustCompile(`(?:^|[^:\w])((?:experts|aws):[a-zA-Z][a-zA-Z0-9]*(?:\.[a-zA-Z0-9_<>*-]+)*)(:[a-zA-Z])?`)
+// (an ARN such as arn:aws:acm:…), followed by ":" and a letter (a type
+// token such as experts:infra:Service) or by "=" (a tag such as
+// experts:service=api) is not a config key.
+var configKeyRef = regexp.MustCompile(`(?:^|[^:\w])((?:experts|aws):[a-zA-Z][a-zA-Z0-9]*(?:\.[a-zA-Z0-9_<>*-]+)*)(:[a-zA-Z]|=)?`)
 
 // configKeyRefs returns the config keys quoted in a markdown text.
 func configKeyRefs(text string) []string {
@@ -272,8 +273,8 @@ func TestConfigKeyCheck(t *testing.T) {
 			want: []string{"experts:logRetentionDays has no fields, or docs/configkeys_test.go does not know its type"},
 		},
 		{
-			name: "ignores ARNs and type tokens",
-			text: "arn:aws:acm:eu-west-1:1:certificate/x and `experts:infra:Service`",
+			name: "ignores ARNs, type tokens and tags",
+			text: "arn:aws:acm:eu-west-1:1:certificate/x, `experts:infra:Service` and `experts:service=<service>`",
 			want: nil,
 		},
 	}
