@@ -72,8 +72,6 @@ var replacements = map[string]replacement{
 	"aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2": {Props: []string{"bucket", "expectedBucketOwner"}},
 	"aws:s3/bucketVersioningV2:BucketVersioningV2":                                               {Props: []string{"bucket", "expectedBucketOwner", "mfa"}},
 	"aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2":                       {Props: []string{"bucket", "expectedBucketOwner"}},
-	"aws:s3/bucketLoggingV2:BucketLoggingV2":                                                     {Props: []string{"bucket", "expectedBucketOwner"}},
-	"aws:s3/bucketObjectv2:BucketObjectv2":                                                       {Props: []string{"bucket", "key"}},
 	"aws:cloudfront/function:Function":                                                           {Props: []string{"name"}, Name: "name"},
 	"aws:cloudfront/distribution:Distribution":                                                   {},
 	"aws:cloudfront/originAccessControl:OriginAccessControl":                                     {},
