@@ -209,7 +209,7 @@ type ServiceConfig struct {
 	Secrets map[string]string `json:"secrets,omitempty"`
 }
 
-// HealthCheckNone, as the whole healthCheckCommand, turns the container
+// HealthCheckNone is the whole healthCheckCommand that turns the container
 // health check off.
 const HealthCheckNone = "NONE"
 
@@ -789,7 +789,7 @@ func validateServices(d *decoder, c *Config) {
 		if s.ContainerPort < 1 || s.ContainerPort > 65535 {
 			d.fail(key+".containerPort", strconv.Itoa(s.ContainerPort), "not a TCP port", "set the port the container listens on")
 		}
-		if c := s.HealthCheckCommand; len(c) > 0 && !(len(c) == 1 && c[0] == HealthCheckNone) &&
+		if c := s.HealthCheckCommand; len(c) > 0 && (len(c) != 1 || c[0] != HealthCheckNone) &&
 			(len(c) < 2 || (c[0] != "CMD" && c[0] != "CMD-SHELL")) {
 			d.fail(key+".healthCheckCommand", strings.Join(c, " "), "is neither [\"NONE\"] nor an ECS command [\"CMD\", ...] or [\"CMD-SHELL\", \"...\"]",
 				"remove it for the default check, or set it like [\"CMD\", \"/app/healthcheck\"]")

@@ -52,8 +52,8 @@ type TagImagesAPI interface {
 	PutImage(ctx context.Context, in *ecr.PutImageInput, optFns ...func(*ecr.Options)) (*ecr.PutImageOutput, error)
 }
 
-// ErrImageNotReleasable: the digest is missing from the registry, or is
-// there without its release tag.
+// ErrImageNotReleasable means the digest is missing from the registry, or
+// is there without its release tag.
 var ErrImageNotReleasable = errors.New("image not releasable")
 
 // backfillHint says how to get a digest, with its release tag, into the

@@ -172,7 +172,7 @@ func reportResult(ctx context.Context, stdout io.Writer, getenv func(string) str
 		return usageError(runErr)
 	}
 	if res.FailedStep == stacks.StepPreflight && res.Outcome == stacks.OutcomeFailed {
-		if classified := automationError(runErr, stack, dir); classified != runErr {
+		if classified := automationError(runErr, stack, dir); classified != runErr { //nolint:errorlint // identity: did the classifier give a new error
 			return classified
 		}
 	}
