@@ -89,6 +89,14 @@ func pulumiStderr(err error) string {
 // organization and project of a fully qualified org/project/stack.
 var stackNamePattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,100}$`)
 
+// requireStack refuses an empty or malformed --stack.
+func requireStack(name string) error {
+	if name == "" {
+		return usageErrorf("--stack is required (for example --stack dev)")
+	}
+	return checkStackName("--stack", name)
+}
+
 // checkStackName refuses a --stack value that Pulumi would refuse (or
 // that would name a file outside the project directory).
 func checkStackName(flag, name string) error {

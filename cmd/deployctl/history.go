@@ -57,10 +57,7 @@ the CI run that made it.
 }
 
 func (o *historyOptions) validate() error {
-	if o.Stack == "" {
-		return usageErrorf("--stack is required (for example --stack dev)")
-	}
-	if err := checkStackName("--stack", o.Stack); err != nil {
+	if err := requireStack(o.Stack); err != nil {
 		return err
 	}
 	if o.Service != "" && !slices.Contains(infra.Services, o.Service) {

@@ -66,10 +66,7 @@ credentials.
 }
 
 func (o *previewOptions) validate() error {
-	if o.Stack == "" {
-		return usageErrorf("--stack is required (for example --stack dev)")
-	}
-	if err := checkStackName("--stack", o.Stack); err != nil {
+	if err := requireStack(o.Stack); err != nil {
 		return err
 	}
 	if o.Offline && o.Refresh {

@@ -115,10 +115,7 @@ func exactlyOneService(c *cobra.Command, args []string) error {
 }
 
 func (o *releaseOptions) validate() error {
-	if o.Stack == "" {
-		return usageErrorf("--stack is required (for example --stack dev)")
-	}
-	if err := checkStackName("--stack", o.Stack); err != nil {
+	if err := requireStack(o.Stack); err != nil {
 		return err
 	}
 	if o.Version == "" || o.Sha == "" {

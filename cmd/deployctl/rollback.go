@@ -69,10 +69,7 @@ ran (migrations must be expand-only).
 }
 
 func (o *rollbackOptions) validate() error {
-	if o.Stack == "" {
-		return usageErrorf("--stack is required (for example --stack dev)")
-	}
-	if err := checkStackName("--stack", o.Stack); err != nil {
+	if err := requireStack(o.Stack); err != nil {
 		return err
 	}
 	if o.To < 0 {

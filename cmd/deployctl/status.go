@@ -50,10 +50,7 @@ the stack's task definition, rollout COMPLETED.
 }
 
 func (o *statusOptions) validate() error {
-	if o.Stack == "" {
-		return usageErrorf("--stack is required (for example --stack dev)")
-	}
-	if err := checkStackName("--stack", o.Stack); err != nil {
+	if err := requireStack(o.Stack); err != nil {
 		return err
 	}
 	return checkProjectDir("--dir", o.Dir)

@@ -56,10 +56,7 @@ GITHUB_RUN_ID is set.
 }
 
 func (o *upOptions) validate() error {
-	if o.Stack == "" {
-		return usageErrorf("--stack is required (for example --stack dev)")
-	}
-	if err := checkStackName("--stack", o.Stack); err != nil {
+	if err := requireStack(o.Stack); err != nil {
 		return err
 	}
 	return checkProjectDir("--dir", o.Dir)
